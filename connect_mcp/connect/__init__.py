@@ -1,0 +1,1 @@
+"""A typed async client for the Pipedream Connect REST API. Knows nothing of MCP."""

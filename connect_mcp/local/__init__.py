@@ -1,0 +1,1 @@
+"""The local Connect server: the Connect REST API on Starlette and SQLite, for offline use."""

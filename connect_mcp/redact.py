@@ -1,0 +1,157 @@
+"""The one redactor every string leaving the process goes through.
+
+Two nets, because either alone has holes:
+
+* **Structural** - a `credentials` object becomes the sorted list of its field names (so a
+  reader still learns *which* credentials exist), and any field whose name means a secret
+  is masked wherever it appears.
+* **By value** - every secret the process has seen (client secret, access tokens, account
+  credentials, static bearer tokens) is remembered, and each occurrence in any string - raw,
+  JSON-escaped, URL-encoded or base64-encoded - is replaced by ``[REDACTED]``. This catches
+  a secret that travels under an innocent name, e.g. a workflow that echoes a token back.
+
+Values shorter than `MIN_SECRET_LENGTH` are not scrubbed by value: masking every "abc" in
+every output would corrupt results without protecting anything a structural rule does not.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from pydantic import SecretStr
+
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 6
+
+_SECRET_NAME = re.compile(
+    r"""^(?:.*[_-])?(?:
+        secret|client_secret|password|passwd|passphrase|
+        api_?key|private_?key|access_?key|signing_?key|
+        token|access_token|refresh_token|id_token|auth_token|session_token|bearer|
+        authorization|cookie|set_cookie|credentials?
+    )$""",
+    re.IGNORECASE | re.VERBOSE,
+)
+_NOT_SECRET_NAMES = frozenset({"token_type", "expires_in", "expires_at"})
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a field name that, by itself, says its value is a secret."""
+    key = name.strip().lower().replace("-", "_")
+    return key not in _NOT_SECRET_NAMES and bool(_SECRET_NAME.match(key))
+
+
+def _variants(secret: str) -> set[str]:
+    """The encodings in which a secret commonly escapes: the value itself, as it sits inside
+    a JSON string, URL-encoded, and base64 (standard and URL-safe, padded or not)."""
+    raw = secret.encode()
+    out = {secret, json.dumps(secret)[1:-1], urllib.parse.quote(secret, safe="")}
+    for enc in (base64.b64encode(raw), base64.urlsafe_b64encode(raw)):
+        text = enc.decode()
+        out.add(text)
+        out.add(text.rstrip("="))
+    return {v for v in out if len(v) >= MIN_SECRET_LENGTH}
+
+
+class Redactor:
+    """A thread-safe set of known secrets and the compiled pattern that finds them."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self._dirty = False
+
+    def __repr__(self) -> str:
+        return f"<Redactor secrets={len(self._secrets)}>"
+
+    def __len__(self) -> int:
+        return len(self._secrets)
+
+    def add(self, *values: str | SecretStr | None) -> None:
+        """Remember secrets; from now on no string leaving the process carries them."""
+        fresh: set[str] = set()
+        for value in values:
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if text and len(text) >= MIN_SECRET_LENGTH and text not in self._secrets:
+                fresh.add(text)
+        if not fresh:
+            return
+        with self._lock:
+            self._secrets |= fresh
+            self._dirty = True
+
+    def add_all(self, values: Iterable[str | SecretStr | None]) -> None:
+        self.add(*values)
+
+    def add_mapping(self, values: Mapping[str, Any]) -> None:
+        """Remember every string leaf of a credentials object."""
+        self.add_all(_string_leaves(values))
+
+    def _compiled(self) -> re.Pattern[str] | None:
+        if self._dirty:
+            with self._lock:
+                variants: set[str] = set()
+                for secret in self._secrets:
+                    variants |= _variants(secret)
+                # Longest first, so a secret that contains another is masked whole.
+                ordered = sorted(variants, key=len, reverse=True)
+                self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+                self._dirty = False
+        return self._pattern
+
+    def scrub(self, text: str) -> str:
+        """Replace every known secret (in any of its encodings) in `text`."""
+        pattern = self._compiled()
+        if pattern is None or not text:
+            return text
+        return pattern.sub(REDACTED, text)
+
+    def scrub_obj(self, value: Any) -> Any:
+        """Structural and by-value redaction of a JSON-like tree; returns a new tree."""
+        if isinstance(value, str):
+            return self.scrub(value)
+        if isinstance(value, SecretStr):
+            return REDACTED
+        if isinstance(value, Mapping):
+            out: dict[Any, Any] = {}
+            for key, item in value.items():
+                name = str(key)
+                if name == "credentials" and isinstance(item, Mapping):
+                    out[key] = sorted(str(k) for k in item)
+                elif is_secret_name(name) and item not in (None, "", [], {}):
+                    out[key] = REDACTED
+                else:
+                    out[key] = self.scrub_obj(item)
+            return out
+        if isinstance(value, list | tuple):
+            return [self.scrub_obj(item) for item in value]
+        return value
+
+
+def _string_leaves(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, SecretStr):
+        yield value.get_secret_value()
+    elif isinstance(value, Mapping):
+        for item in value.values():
+            yield from _string_leaves(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _string_leaves(item)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        text = str(value)
+        if len(text) >= MIN_SECRET_LENGTH:
+            yield text
+
+
+#: The process-wide redactor. Everything that learns a secret adds it here; everything that
+#: emits a string (tool results, errors, logs) scrubs through it.
+REDACTOR = Redactor()

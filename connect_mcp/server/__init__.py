@@ -1,0 +1,1 @@
+"""The MCP layer: session scope, confirmation gates, redaction, audit log, transports."""

@@ -1,0 +1,1 @@
+"""The MCP tools: typed inputs and outputs, one module per Connect resource."""
