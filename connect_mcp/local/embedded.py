@@ -1,0 +1,185 @@
+"""Run the local Connect server inside this process: uvicorn on a daemon thread.
+
+The MCP server uses this as its default backend (stdio and HTTP modes), and every test
+layer uses it as the real HTTP peer. So `start()` is quick (it binds the socket itself, so
+the port is known at once, and returns when the server answers HTTP), and nothing here
+ever writes to stdout: uvicorn's own logging config and access log are switched off, and
+its errors flow through `connect_mcp.log` (stderr, redacted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+
+from connect_mcp.local.app import build_app
+from connect_mcp.local.bootstrap import Opened, open_data_dir
+from connect_mcp.local.limits import FixedWindowLimiter
+from connect_mcp.local.state import LocalState
+
+_START_TIMEOUT = 15.0
+
+
+@dataclass(frozen=True)
+class LocalCredentials:
+    base_url: str
+    project_id: str
+    client_id: str
+    client_secret: str
+    webhook_signing_key: str | None = None
+
+
+class EmbeddedServer:
+    """The Starlette app served by uvicorn in a daemon thread with its own event loop."""
+
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        token_rate_per_minute: int = 100,
+        account_rate_per_window: int = 2000,
+        account_rate_window_seconds: float = 300.0,
+        encryption_key: str | None = None,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.host = host
+        self.port = port
+        self._token_rate = token_rate_per_minute
+        self._account_rate = account_rate_per_window
+        self._account_window = account_rate_window_seconds
+        self._encryption_key = encryption_key
+        self._opened: Opened | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+        self.credentials: LocalCredentials | None = None
+
+    def start(self) -> LocalCredentials:
+        """Open the data dir, bind, serve; return once the server answers HTTP."""
+        if self.credentials is not None:
+            return self.credentials
+        opened = open_data_dir(self.data_dir, encryption_key=self._encryption_key)
+        try:
+            sock = _bind(self.host, self.port)
+        except BaseException:
+            opened.store.close()
+            raise
+        port = sock.getsockname()[1]
+        url_host = f"[{self.host}]" if ":" in self.host else self.host
+        base_url = f"http://{url_host}:{port}"
+        state = LocalState(
+            store=opened.store,
+            digest_key=opened.digest_key,
+            base_url=base_url,
+            token_limiter=FixedWindowLimiter(self._token_rate, 60.0),
+            account_limiter=FixedWindowLimiter(self._account_rate, self._account_window),
+        )
+        config = uvicorn.Config(
+            build_app(state),
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            loop="asyncio",
+            http="h11",
+            ws="none",
+            timeout_graceful_shutdown=2,
+        )
+        server = uvicorn.Server(config)
+        thread = threading.Thread(
+            target=self._serve, args=(server, sock), name=f"connect-mcp-local:{port}", daemon=True
+        )
+        self._opened, self._server, self._thread = opened, server, thread
+        thread.start()
+        try:
+            _wait_ready(base_url, server, thread, lambda: self._error)
+        except BaseException:
+            self.stop()
+            raise
+        self.port = port
+        self.credentials = LocalCredentials(
+            base_url=base_url,
+            project_id=opened.project.project_id,
+            client_id=opened.project.client_id,
+            client_secret=opened.project.client_secret,
+        )
+        return self.credentials
+
+    def _serve(self, server: uvicorn.Server, sock: socket.socket) -> None:
+        try:
+            asyncio.run(server.serve(sockets=[sock]))
+        except BaseException as exc:  # reported to start() and stop()
+            self._error = exc
+        finally:
+            sock.close()
+
+    def stop(self) -> None:
+        """Stop serving and close the database; safe to call twice."""
+        server, thread, opened = self._server, self._thread, self._opened
+        self._server = self._thread = self._opened = None
+        self.credentials = None
+        if server is not None:
+            server.should_exit = True
+        if thread is not None:
+            thread.join(timeout=10)
+        if opened is not None:
+            opened.store.close()
+
+    def __enter__(self) -> LocalCredentials:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    sock.set_inheritable(True)
+    return sock
+
+
+def _wait_ready(
+    base_url: str,
+    server: uvicorn.Server,
+    thread: threading.Thread,
+    error: object,
+) -> None:
+    """Poll until uvicorn has started and a real request gets an answer."""
+    deadline = time.monotonic() + _START_TIMEOUT
+    while time.monotonic() < deadline:
+        if not thread.is_alive():
+            failure = error() if callable(error) else None
+            raise RuntimeError(f"the local Connect server failed to start: {failure!r}")
+        if server.started:
+            try:
+                with urllib.request.urlopen(f"{base_url}/v1/connect/apps", timeout=2):  # noqa: S310
+                    return
+            except urllib.error.HTTPError:
+                return  # 401 without a token: it answers HTTP
+            except OSError:
+                pass
+        time.sleep(0.005)
+    raise TimeoutError(f"the local Connect server did not answer within {_START_TIMEOUT}s")

@@ -1,0 +1,60 @@
+"""The JSON shapes the API returns, built from store rows and the catalog."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connect_mcp.local.catalog import CatalogApp, find_app
+from connect_mcp.local.http import iso
+from connect_mcp.local.store import AccountRow, Store, UserRow
+
+
+def app_json(app: CatalogApp) -> dict[str, Any]:
+    return app.to_json()
+
+
+def _missing_app(slug: str) -> dict[str, Any]:
+    """An account whose app left the catalog still renders (with what is known)."""
+    return {
+        "id": None,
+        "name_slug": slug,
+        "name": slug,
+        "auth_type": None,
+        "description": None,
+        "img_src": "",
+        "custom_fields_json": "[]",
+        "categories": [],
+        "featured_weight": 0,
+        "scope_profiles": [],
+    }
+
+
+def account_json(store: Store, row: AccountRow, *, include_credentials: bool) -> dict[str, Any]:
+    app = find_app(row.app_slug)
+    out: dict[str, Any] = {
+        "id": row.id,
+        "name": row.name,
+        "external_id": row.external_id,
+        "healthy": row.healthy,
+        "dead": row.dead,
+        "app": app_json(app) if app else _missing_app(row.app_slug),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "authorized_scopes": list(app.scopes) if app and app.auth_type == "oauth" else [],
+        "expires_at": iso(row.expires_at),
+        "error": row.error,
+        "last_refreshed_at": iso(row.last_refreshed_at),
+        "next_refresh_at": iso(row.next_refresh_at),
+    }
+    if include_credentials:
+        out["credentials"] = store.credentials(row)
+    return out
+
+
+def user_json(row: UserRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "external_id": row.external_id,
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+    }
