@@ -1,0 +1,821 @@
+"""`ConnectClient`: the one place the product talks to the Connect REST API.
+
+Design decisions, each for a reason:
+
+* **No redirects are followed** - not for API calls, not for workflows. An API answer of
+  3xx is an `UpstreamError`: the Connect API does not redirect, and following one would
+  send our bearer token to wherever the `Location` points. A workflow's 3xx is returned
+  as its response, unfollowed.
+* **Plain http only on loopback.** `base_url` must be https unless its host is a loopback
+  address (the local Connect server): the client secret travels to it.
+* **Creating a connect token is retried like an idempotent call** (5xx, timeouts). It is
+  not idempotent in the strict sense - a retry after a lost answer mints a second token -
+  but the first token's plaintext never reached anyone (only its digest lives on the
+  server), so it is inert, expires within hours, and changes nothing a user can see.
+  Failing instead would push the retry onto the model, which is worse in every way.
+* **DELETE is idempotent, also in its answer**: a DELETE retried after an attempt that may
+  have been applied (5xx, broken connection, read timeout) treats 404 as success.
+* **Connect tokens are not added to the redactor**: a connect token is meant for the end
+  user - it is part of the Connect Link a tool must hand out - so masking it everywhere
+  would break the product. It is still hidden from every `repr`, masked in error paths
+  (`/v1/connect/tokens/[REDACTED]/validate`) and never logged.
+* **Secrets are learnt on sight**: the client secret at construction, each access token
+  when fetched, static bearer tokens when used, and every credential value (and any
+  secret-named field) of every API response before it is parsed - so no later string,
+  log line or error can carry them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any, Literal, NoReturn, TypeVar
+
+import anyio
+import httpx2
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from connect_mcp.config import Settings
+from connect_mcp.connect import _validate as check
+from connect_mcp.connect._auth import TokenCache
+from connect_mcp.connect._pacing import KeyedPacer, SlidingWindowPacer
+from connect_mcp.connect._retry import NEVER_SENT, RETRY_STATUSES, Budget, RetryPolicy, server_wait
+from connect_mcp.connect._workflow import WorkflowURLPolicy, is_loopback_host
+from connect_mcp.connect.errors import (
+    BadRequestError,
+    ConnectError,
+    ConnectTimeoutError,
+    ForbiddenError,
+    InvalidArgumentError,
+    NotFoundError,
+    RateLimitedError,
+    UnauthorizedError,
+    UpstreamError,
+)
+from connect_mcp.connect.models import (
+    Account,
+    App,
+    ConnectToken,
+    Page,
+    ProjectInfo,
+    TokenValidation,
+    User,
+    WorkflowResponse,
+)
+from connect_mcp.log import get_logger
+from connect_mcp.redact import REDACTED, REDACTOR, Redactor, is_secret_name
+
+Environment = Literal["development", "production"]
+WorkflowAuth = Literal["oauth", "static_bearer", "none"]
+M = TypeVar("M", bound=BaseModel)
+
+_log = get_logger("connect_mcp.connect")
+
+TOKEN_PATH = "/v1/oauth/token"  # noqa: S105 - a path, not a password
+WORKFLOW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+#: Headers a caller may not set on a workflow request: we set them, or they would let a
+#: caller smuggle credentials or break framing.
+RESERVED_WORKFLOW_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "x-pd-external-user-id",
+        "x-pd-environment",
+    }
+)
+DEFAULT_WORKFLOW_RESPONSE_LIMIT = 1_048_576
+_MESSAGE_LIMIT = 500
+
+
+class ConnectClient:
+    """Typed async client for the Pipedream Connect REST API (or the local server).
+
+    Use as ``async with ConnectClient(...) as client:`` or call `aclose()` when done. One
+    instance shares one connection pool, one cached access token and one set of pacers, so
+    a process should make one and share it.
+    """
+
+    def __init__(
+        self,
+        *,
+        client_id: str,
+        client_secret: str | SecretStr,
+        project_id: str,
+        environment: Environment = "development",
+        base_url: str = "https://api.pipedream.com",
+        workflow_domain: str = "m.pipedream.net",
+        workflow_allowlist: Sequence[str] = (),
+        timeout: float = 30.0,
+        max_retries: int = 4,
+        max_retry_time: float = 60.0,
+        token_rate_per_minute: int | None = 100,
+        account_rate_per_window: int | None = 2000,
+        account_rate_window_seconds: float = 300.0,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        redactor: Redactor = REDACTOR,
+        retry_base_delay: float = 0.5,
+        retry_max_delay: float = 8.0,
+        workflow_response_limit: int = DEFAULT_WORKFLOW_RESPONSE_LIMIT,
+    ) -> None:
+        self._redactor = redactor
+        secret = client_secret if isinstance(client_secret, SecretStr) else SecretStr(client_secret)
+        redactor.add(secret)
+        self._client_id = check.text("client_id", client_id)
+        self._client_secret = secret
+        check.text("client_secret", secret.get_secret_value())
+        self.project_id = check.text("project_id", project_id)
+        if environment not in ("development", "production"):
+            raise InvalidArgumentError("environment must be 'development' or 'production'")
+        self.environment: Environment = environment
+        self.base_url = _check_base_url(base_url)
+        self._workflows = WorkflowURLPolicy(workflow_domain, workflow_allowlist)
+        if timeout <= 0 or max_retries < 0 or max_retry_time < 0:
+            raise InvalidArgumentError("timeout must be positive, retry caps non-negative")
+        if workflow_response_limit < 1:
+            raise InvalidArgumentError("workflow_response_limit must be positive")
+        self._timeout = timeout
+        self._workflow_response_limit = workflow_response_limit
+        self._policy = RetryPolicy(max_retries, max_retry_time, retry_base_delay, retry_max_delay)
+        self._token_pacer = (
+            KeyedPacer(token_rate_per_minute, 60.0) if token_rate_per_minute else None
+        )
+        self._account_pacer = (
+            SlidingWindowPacer(account_rate_per_window, account_rate_window_seconds)
+            if account_rate_per_window
+            else None
+        )
+        self._http = httpx2.AsyncClient(
+            base_url=self.base_url,
+            transport=transport,
+            timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
+            follow_redirects=False,
+            headers={"user-agent": "connect-mcp", "accept": "application/json"},
+        )
+        self._tokens = TokenCache(self._fetch_access_token)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, **overrides: Any) -> ConnectClient:
+        """Build from the settings class (`PIPEDREAM_*` variables); `overrides` win."""
+        kwargs: dict[str, Any] = {
+            "client_id": settings.client_id,
+            "client_secret": settings.client_secret,
+            "project_id": settings.project_id,
+            "environment": settings.environment,
+            "base_url": settings.base_url,
+            "workflow_domain": settings.workflow_domain,
+            "workflow_allowlist": tuple(settings.workflow_allowlist),
+        }
+        kwargs.update(overrides)
+        missing = [
+            env
+            for key, env in (
+                ("client_id", "PIPEDREAM_CLIENT_ID"),
+                ("client_secret", "PIPEDREAM_CLIENT_SECRET"),
+                ("project_id", "PIPEDREAM_PROJECT_ID"),
+            )
+            if not kwargs.get(key)
+        ]
+        if missing:
+            raise InvalidArgumentError(f"missing settings: {', '.join(missing)}")
+        return cls(**kwargs)
+
+    def __repr__(self) -> str:
+        return (
+            f"ConnectClient(project_id={self.project_id!r}, environment={self.environment!r}, "
+            f"base_url={self.base_url!r})"
+        )
+
+    async def __aenter__(self) -> ConnectClient:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    @property
+    def token_fetches(self) -> int:
+        """How many OAuth access tokens this client has fetched (for tests and metrics)."""
+        return self._tokens.fetches
+
+    # -- connect tokens -------------------------------------------------------------------
+
+    async def create_connect_token(
+        self,
+        external_user_id: str,
+        *,
+        success_redirect_uri: str | None = None,
+        error_redirect_uri: str | None = None,
+        webhook_uri: str | None = None,
+        allowed_origins: Sequence[str] | None = None,
+        expires_in: int | None = None,
+    ) -> ConnectToken:
+        """A connect token (and Connect Link) for one end user. Paced per user."""
+        user = check.external_user_id(external_user_id)
+        body: dict[str, Any] = {"external_user_id": user}
+        for key, value in (
+            ("success_redirect_uri", success_redirect_uri),
+            ("error_redirect_uri", error_redirect_uri),
+            ("webhook_uri", webhook_uri),
+        ):
+            if value is not None:
+                body[key] = check.text(key, value)
+        if allowed_origins is not None:
+            if isinstance(allowed_origins, str):
+                raise InvalidArgumentError("allowed_origins must be a list of origins")
+            body["allowed_origins"] = [check.text("allowed_origins", o) for o in allowed_origins]
+        if expires_in is not None:
+            if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 1:
+                raise InvalidArgumentError("expires_in must be a positive number of seconds")
+            body["expires_in"] = expires_in
+        pacer = self._token_pacer
+        data = await self._call(
+            "POST",
+            self._project_path("tokens"),
+            json_body=body,
+            idempotent=True,  # see the module docstring: a lost token is inert
+            pace=(lambda budget: pacer.acquire(user, budget)) if pacer else None,
+            learn=False,  # the token is meant for the end user; see module docstring
+        )
+        return self._model(ConnectToken, data, "POST", self._project_path("tokens"))
+
+    async def validate_connect_token(self, token: str, app_id: str) -> TokenValidation:
+        """Whether a connect token is still usable for `app_id` (an unauthenticated call)."""
+        path = f"/v1/connect/tokens/{check.segment(check.text('token', token))}/validate"
+        shown = f"/v1/connect/tokens/{REDACTED}/validate"
+        data = await self._call(
+            "GET",
+            path,
+            params={"app_id": check.text("app_id", app_id)},
+            auth=False,
+            shown_path=shown,
+        )
+        return self._model(TokenValidation, data, "GET", shown)
+
+    # -- accounts -------------------------------------------------------------------------
+
+    async def list_accounts(
+        self,
+        *,
+        external_user_id: str | None = None,
+        app: str | None = None,
+        oauth_app_id: str | None = None,
+        include_credentials: bool = False,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> Page[Account]:
+        """One page of the project's accounts, filtered. Paced per project."""
+        params = _params(
+            external_user_id=None
+            if external_user_id is None
+            else check.external_user_id(external_user_id),
+            app=check.optional_text("app", app),
+            oauth_app_id=check.optional_text("oauth_app_id", oauth_app_id),
+            include_credentials=include_credentials,
+            after=check.optional_text("after", after),
+            before=check.optional_text("before", before),
+            limit=check.limit(limit),
+        )
+        path = self._project_path("accounts")
+        data = await self._call("GET", path, params=params, pace=self._account_pace)
+        return self._model(Page[Account], data, "GET", path)
+
+    async def iter_accounts(
+        self,
+        *,
+        external_user_id: str | None = None,
+        app: str | None = None,
+        oauth_app_id: str | None = None,
+        include_credentials: bool = False,
+        limit: int | None = None,
+    ) -> AsyncIterator[Account]:
+        """Every matching account, page after page (`limit` is the page size)."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            page = await self.list_accounts(
+                external_user_id=external_user_id,
+                app=app,
+                oauth_app_id=oauth_app_id,
+                include_credentials=include_credentials,
+                after=after,
+                limit=limit,
+            )
+            for account in page.data:
+                yield account
+            after = page.page_info.end_cursor
+            if not page.data or not after:
+                return
+            if after in seen:  # a server that loops would otherwise loop us forever
+                raise UpstreamError(
+                    "the server repeated a page cursor",
+                    method="GET",
+                    path=self._project_path("accounts"),
+                )
+            seen.add(after)
+
+    async def get_account(self, account_id: str, *, include_credentials: bool = False) -> Account:
+        """One account by id (any user of the project - scoping is the caller's job)."""
+        path = self._project_path("accounts", check.text("account_id", account_id))
+        data = await self._call(
+            "GET",
+            path,
+            params=_params(include_credentials=include_credentials),
+            pace=self._account_pace,
+        )
+        if isinstance(data, dict) and "id" not in data and isinstance(data.get("data"), dict):
+            data = data["data"]
+        return self._model(Account, data, "GET", path)
+
+    async def list_user_accounts(
+        self, external_user_id: str, *, app: str | None = None, include_credentials: bool = False
+    ) -> list[Account]:
+        """All accounts of one end user (optionally of one app)."""
+        user = check.external_user_id(external_user_id)
+        path = self._project_path("users", user, "accounts")
+        data = await self._call(
+            "GET",
+            path,
+            params=_params(
+                app=check.optional_text("app", app), include_credentials=include_credentials
+            ),
+            pace=self._account_pace,
+        )
+        if isinstance(data, dict) and isinstance(data.get("data"), list):
+            data = data["data"]
+        return self._model(Page[Account], {"data": data}, "GET", path).data
+
+    async def delete_account(self, account_id: str) -> None:
+        """Delete one account."""
+        path = self._project_path("accounts", check.text("account_id", account_id))
+        await self._call("DELETE", path, pace=self._account_pace)
+
+    async def delete_app_accounts(self, app_id: str) -> None:
+        """Delete every account of an app - **across the whole project**, all users. The
+        MCP tools never call this; it exists for operators."""
+        path = self._project_path("apps", check.text("app_id", app_id), "accounts")
+        await self._call("DELETE", path, pace=self._account_pace)
+
+    # -- users ----------------------------------------------------------------------------
+
+    async def list_users(
+        self,
+        *,
+        q: str | None = None,
+        after: str | None = None,
+        before: str | None = None,
+        limit: int | None = None,
+    ) -> Page[User]:
+        path = self._project_path("users")
+        params = _params(
+            q=check.optional_text("q", q),
+            after=check.optional_text("after", after),
+            before=check.optional_text("before", before),
+            limit=check.limit(limit),
+        )
+        data = await self._call("GET", path, params=params)
+        return self._model(Page[User], data, "GET", path)
+
+    async def delete_user(self, external_user_id: str) -> None:
+        """Delete an end user and all their accounts."""
+        path = self._project_path("users", check.external_user_id(external_user_id))
+        await self._call("DELETE", path)
+
+    # -- project and apps -----------------------------------------------------------------
+
+    async def get_project_info(self) -> ProjectInfo:
+        path = self._project_path("projects", "info")
+        return self._model(ProjectInfo, await self._call("GET", path), "GET", path)
+
+    async def list_apps(
+        self, *, q: str | None = None, limit: int | None = None, after: str | None = None
+    ) -> Page[App]:
+        path = "/v1/connect/apps"
+        params = _params(
+            q=check.optional_text("q", q),
+            limit=check.limit(limit),
+            after=check.optional_text("after", after),
+        )
+        data = await self._call("GET", path, params=params)
+        return self._model(Page[App], data, "GET", path)
+
+    async def get_app(self, app_id: str) -> App:
+        path = f"/v1/connect/apps/{check.segment(check.text('app_id', app_id))}"
+        data = await self._call("GET", path)
+        if isinstance(data, dict) and isinstance(data.get("data"), dict):
+            data = data["data"]
+        return self._model(App, data, "GET", path)
+
+    # -- workflows ------------------------------------------------------------------------
+
+    async def invoke_workflow(
+        self,
+        endpoint: str,
+        external_user_id: str,
+        *,
+        method: str = "POST",
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        auth: WorkflowAuth = "oauth",
+        static_bearer: str | None = None,
+    ) -> WorkflowResponse:
+        """Run a workflow for one end user and return its answer, whatever its status.
+
+        The endpoint is checked by the workflow URL policy (see `_workflow.py`) before
+        anything is sent. The request is sent at most once once it may have reached the
+        server: only a failure to connect is retried. No redirect is followed.
+        """
+        url = self._workflows.resolve(endpoint)
+        user = check.header_value("external_user_id", check.external_user_id(external_user_id))
+        verb = method.upper() if isinstance(method, str) else ""
+        if verb not in WORKFLOW_METHODS:
+            raise InvalidArgumentError(
+                f"method must be one of {', '.join(sorted(WORKFLOW_METHODS))}"
+            )
+        if verb == "GET" and body is not None:
+            raise InvalidArgumentError("a GET workflow request cannot carry a body")
+        send_headers = self._workflow_headers(headers)
+        send_headers["x-pd-external-user-id"] = user
+        send_headers["x-pd-environment"] = self.environment
+        content: bytes | None = None
+        if body is not None:
+            try:
+                content = json.dumps(body, allow_nan=False).encode()
+            except (TypeError, ValueError) as exc:
+                raise InvalidArgumentError("workflow body must be JSON-serialisable") from exc
+            send_headers["content-type"] = "application/json"
+        if auth == "static_bearer":
+            if not static_bearer:
+                raise InvalidArgumentError("auth='static_bearer' needs static_bearer")
+            self._redactor.add(static_bearer)
+            send_headers["authorization"] = "Bearer " + check.header_value(
+                "static_bearer", static_bearer
+            )
+        elif auth not in ("oauth", "none"):
+            raise InvalidArgumentError("auth must be 'oauth', 'static_bearer' or 'none'")
+        shown = self._redactor.scrub(f"{url.scheme}://{url.netloc.decode()}{url.path}")
+        budget = Budget(self._policy)
+        while True:
+            token: str | None = None
+            if auth == "oauth":
+                token = await self._tokens.get()
+                send_headers["authorization"] = f"Bearer {token}"
+            try:
+                response = await self._send_workflow(verb, url, send_headers, content, shown)
+            except NEVER_SENT as exc:  # nothing left the machine: safe to try again
+                delay = budget.next_delay()
+                if delay is None:
+                    raise _transport_error(exc, verb, shown) from None
+                _log.info("connect.retry", method=verb, path=shown, reason=type(exc).__name__)
+                await anyio.sleep(delay)
+                continue
+            if response.status_code == 401 and token is not None:
+                self._tokens.invalidate(token)  # the next call fetches a fresh one
+            return response
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _project_path(self, *segments: str) -> str:
+        parts = [check.segment(self.project_id), *(check.segment(s) for s in segments)]
+        return "/v1/connect/" + "/".join(parts)
+
+    def _account_pace(self, budget: float) -> Awaitable[None]:
+        assert self._account_pacer is not None
+        return self._account_pacer.acquire(budget)
+
+    def _workflow_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name, value in (headers or {}).items():
+            if not isinstance(name, str) or not isinstance(value, str):
+                raise InvalidArgumentError("workflow headers must map strings to strings")
+            key = name.strip().lower()
+            if not key or any(not (ch.isalnum() or ch in "-_") for ch in key):
+                raise InvalidArgumentError(f"invalid header name {name!r}")
+            if key in RESERVED_WORKFLOW_HEADERS:
+                raise InvalidArgumentError(
+                    f"header {name!r} is set by the client and may not be given"
+                )
+            out[key] = check.header_value(f"header {name!r}", value)
+        return out
+
+    async def _send_workflow(
+        self,
+        method: str,
+        url: httpx2.URL,
+        headers: dict[str, str],
+        content: bytes | None,
+        shown: str,
+    ) -> WorkflowResponse:
+        limit = self._workflow_response_limit
+        request = self._http.build_request(method, url, headers=headers, content=content)
+        try:
+            response = await self._http.send(request, stream=True, follow_redirects=False)
+        except NEVER_SENT:
+            raise
+        except httpx2.TimeoutException as exc:
+            raise ConnectTimeoutError(
+                "the workflow did not answer in time; it may have run - not re-sent",
+                method=method,
+                path=shown,
+            ) from exc
+        except httpx2.HTTPError as exc:
+            raise UpstreamError(
+                f"the workflow request failed ({type(exc).__name__}); it may have run - "
+                "not re-sent",
+                method=method,
+                path=shown,
+            ) from exc
+        try:
+            chunks: list[bytes] = []
+            size = 0
+            truncated = False
+            async for chunk in response.aiter_bytes():
+                if size + len(chunk) > limit:
+                    chunks.append(chunk[: limit - size])
+                    truncated = True
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except httpx2.TimeoutException as exc:
+            raise ConnectTimeoutError(
+                "the workflow's answer stalled mid-body; it has run", method=method, path=shown
+            ) from exc
+        except httpx2.HTTPError as exc:
+            raise UpstreamError(
+                f"the connection broke while reading the workflow's answer "
+                f"({type(exc).__name__}); it has run",
+                status=response.status_code,
+                method=method,
+                path=shown,
+            ) from exc
+        finally:
+            await response.aclose()
+        raw = b"".join(chunks)
+        text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
+        return WorkflowResponse(
+            status_code=response.status_code,
+            headers=self._safe_headers(response.headers),
+            body=self._redactor.scrub(text),
+            truncated=truncated,
+        )
+
+    def _safe_headers(self, headers: httpx2.Headers) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for name in headers:
+            key = name.lower()
+            if key in out:
+                continue
+            value = ", ".join(headers.get_list(key))
+            out[key] = REDACTED if is_secret_name(key) else self._redactor.scrub(value)
+        return out
+
+    async def _fetch_access_token(self) -> tuple[str, float]:
+        """POST /v1/oauth/token (client credentials); retried like any idempotent call."""
+        data = await self._call(
+            "POST",
+            TOKEN_PATH,
+            json_body={
+                "grant_type": "client_credentials",
+                "client_id": self._client_id,
+                "client_secret": self._client_secret.get_secret_value(),
+            },
+            auth=False,
+            idempotent=True,
+        )
+        token = data.get("access_token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise UpstreamError(
+                "the token endpoint answered without an access_token",
+                status=200,
+                method="POST",
+                path=TOKEN_PATH,
+            )
+        self._redactor.add(token)
+        lifetime = data.get("expires_in", 3600)
+        if isinstance(lifetime, bool) or not isinstance(lifetime, int | float) or lifetime <= 0:
+            lifetime = 3600
+        return token, float(lifetime)
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: bool = True,
+        idempotent: bool | None = None,
+        pace: Callable[[float], Awaitable[None]] | None = None,
+        shown_path: str | None = None,
+        learn: bool = True,
+    ) -> Any:
+        """Send one API request with auth, pacing and retries; return its parsed JSON
+        (None for an empty body) or raise a typed error."""
+        shown = shown_path or path
+        safe_to_resend = method in ("GET", "DELETE") if idempotent is None else idempotent
+        budget = Budget(self._policy)
+        refreshed = False
+        maybe_applied = False
+        while True:
+            if pace is not None:
+                await _paced(pace, budget, method, shown)
+            headers: dict[str, str] = {"x-pd-environment": self.environment}
+            token: str | None = None
+            if auth:
+                token = await self._tokens.get()
+                headers["authorization"] = f"Bearer {token}"
+            try:
+                response = await self._http.request(
+                    method, path, params=params, json=json_body, headers=headers
+                )
+            except httpx2.HTTPError as exc:
+                never_sent = isinstance(exc, NEVER_SENT)
+                if not never_sent and not isinstance(exc, httpx2.TransportError):
+                    raise _transport_error(exc, method, shown) from None
+                if never_sent or safe_to_resend:
+                    maybe_applied = maybe_applied or not never_sent
+                    delay = budget.next_delay()
+                    if delay is not None:
+                        _log.info(
+                            "connect.retry", method=method, path=shown, reason=type(exc).__name__
+                        )
+                        await anyio.sleep(delay)
+                        continue
+                raise _transport_error(exc, method, shown) from None
+            status = response.status_code
+            if status == 401 and token is not None and not refreshed:
+                refreshed = True
+                self._tokens.invalidate(token)
+                continue
+            if status == 429:
+                asked = server_wait(response.headers)
+                delay = budget.next_delay(asked)
+                if delay is None:
+                    raise RateLimitedError(
+                        self._server_message(response),
+                        method=method,
+                        path=shown,
+                        retry_after=asked,
+                    )
+                _log.info("connect.retry", method=method, path=shown, status=status, wait=delay)
+                await anyio.sleep(delay)
+                continue
+            if status in RETRY_STATUSES and safe_to_resend:
+                delay = budget.next_delay()
+                if delay is not None:
+                    maybe_applied = True
+                    _log.info("connect.retry", method=method, path=shown, status=status)
+                    await anyio.sleep(delay)
+                    continue
+            if method == "DELETE" and status == 404 and maybe_applied:
+                return None  # an earlier attempt deleted it; the answer was lost
+            if 200 <= status < 300:
+                return self._json(response, method, shown, learn=learn)
+            self._raise_for_status(response, method, shown)
+
+    def _json(self, response: httpx2.Response, method: str, shown: str, *, learn: bool) -> Any:
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            raise UpstreamError(
+                "the server answered with a body that is not JSON",
+                status=response.status_code,
+                method=method,
+                path=shown,
+            ) from None
+        if learn:
+            _learn_secrets(data, self._redactor)
+        return data
+
+    def _model(self, model: type[M], data: Any, method: str, shown: str) -> M:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            # Only the locations and kinds of the problems: the input values may be secret.
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['type']}"
+                for err in exc.errors()[:5]
+            )
+            raise UpstreamError(
+                f"the server's answer does not have the documented shape ({problems})",
+                status=200,
+                method=method,
+                path=shown,
+            ) from None
+
+    def _server_message(self, response: httpx2.Response) -> str:
+        """The server's own short explanation (its `error` field), redacted and cut."""
+        message: str | None = None
+        try:
+            data = json.loads(response.content)
+        except ValueError:
+            data = None
+        if isinstance(data, dict):
+            error = data.get("error")
+            if isinstance(error, dict):
+                error = error.get("message")
+            if not isinstance(error, str):
+                error = data.get("message")
+            if isinstance(error, str) and error.strip():
+                message = error.strip()
+                code = data.get("code")
+                if isinstance(code, str) and code:
+                    message = f"{message} ({code})"
+        if message is None:
+            message = response.reason_phrase or f"HTTP {response.status_code}"
+        message = self._redactor.scrub(message)
+        if len(message) > _MESSAGE_LIMIT:
+            message = message[:_MESSAGE_LIMIT] + "..."
+        return message
+
+    def _raise_for_status(self, response: httpx2.Response, method: str, shown: str) -> NoReturn:
+        status = response.status_code
+        kind: type[ConnectError]
+        if 300 <= status < 400:
+            raise UpstreamError(
+                "unexpected redirect from the API; not followed (it would carry our token)",
+                status=status,
+                method=method,
+                path=shown,
+            )
+        kind = {
+            401: UnauthorizedError,
+            403: ForbiddenError,
+            404: NotFoundError,
+        }.get(status, BadRequestError if 400 <= status < 500 else UpstreamError)
+        raise kind(self._server_message(response), status=status, method=method, path=shown)
+
+
+async def _paced(
+    pace: Callable[[float], Awaitable[None]], budget: Budget, method: str, shown: str
+) -> None:
+    try:
+        await pace(budget.remaining())
+    except RateLimitedError as exc:
+        raise RateLimitedError(
+            exc.message, status=None, method=method, path=shown, retry_after=exc.retry_after
+        ) from None
+
+
+def _transport_error(exc: Exception, method: str, shown: str) -> ConnectError:
+    if isinstance(exc, httpx2.TimeoutException):
+        return ConnectTimeoutError(
+            f"no answer in time ({type(exc).__name__})", method=method, path=shown
+        )
+    return UpstreamError(
+        f"the connection to the server failed ({type(exc).__name__})", method=method, path=shown
+    )
+
+
+def _params(**values: str | bool | int | None) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if value is None or (value is False and key == "include_credentials"):
+            continue
+        out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
+    return out
+
+
+def _learn_secrets(data: Any, redactor: Redactor) -> None:
+    """Remember every credential value and every secret-named field of a response."""
+    if isinstance(data, Mapping):
+        for key, value in data.items():
+            name = str(key)
+            if name == "credentials" and isinstance(value, Mapping):
+                redactor.add_mapping(value)
+            elif is_secret_name(name) and isinstance(value, str | Mapping | list):
+                if isinstance(value, str):
+                    redactor.add(value)
+                else:
+                    redactor.add_mapping({"v": value})
+            else:
+                _learn_secrets(value, redactor)
+    elif isinstance(data, list):
+        for item in data:
+            _learn_secrets(item, redactor)
+
+
+def _check_base_url(base_url: str) -> str:
+    try:
+        url = httpx2.URL(base_url)
+    except (httpx2.InvalidURL, ValueError, TypeError) as exc:
+        raise InvalidArgumentError("base_url is not a URL") from exc
+    if url.scheme not in ("http", "https") or not url.host:
+        raise InvalidArgumentError("base_url must be an http(s) URL")
+    if url.scheme == "http" and not is_loopback_host(url.host):
+        raise InvalidArgumentError("base_url must use https (http only on a loopback host)")
+    if url.userinfo or url.query or url.fragment:
+        raise InvalidArgumentError("base_url may not carry userinfo, a query or a fragment")
+    return str(url).rstrip("/")
+
+
+__all__ = ["ConnectClient"]
