@@ -10,18 +10,26 @@ import httpx2
 from connect_mcp.local.embedded import LocalCredentials
 
 TIMEOUT = 10.0
+_client: httpx2.Client | None = None
+
+
+def http() -> httpx2.Client:
+    """One shared client: building one per call costs more than the request itself."""
+    global _client
+    if _client is None:
+        _client = httpx2.Client(timeout=TIMEOUT)
+    return _client
 
 
 def access_token(creds: LocalCredentials) -> str:
     """A fresh OAuth access token for the project's client (POST /v1/oauth/token)."""
-    response = httpx2.post(
+    response = http().post(
         f"{creds.base_url}/v1/oauth/token",
         json={
             "grant_type": "client_credentials",
             "client_id": creds.client_id,
             "client_secret": creds.client_secret,
         },
-        timeout=TIMEOUT,
     )
     response.raise_for_status()
     token: str = response.json()["access_token"]
@@ -46,11 +54,10 @@ def connect_token(
     **extra: Any,
 ) -> dict[str, Any]:
     """POST …/tokens; returns `{token, expires_at, connect_link_url}`."""
-    response = httpx2.post(
+    response = http().post(
         f"{creds.base_url}/v1/connect/{creds.project_id}/tokens",
         json={"external_user_id": external_user_id, **extra},
         headers=api_headers(creds, environment=environment, token=token),
-        timeout=TIMEOUT,
     )
     response.raise_for_status()
     body: dict[str, Any] = response.json()
@@ -69,7 +76,7 @@ def seed_account(
     """Connect an account the way the Connect Link page does; returns the Account JSON."""
     token = access_token(creds)
     ctok = connect_token(creds, external_user_id, environment=environment, token=token)["token"]
-    response = httpx2.post(
+    response = http().post(
         f"{creds.base_url}/v1/connect/{creds.project_id}/accounts",
         json={
             "app_slug": app_slug,
@@ -78,7 +85,6 @@ def seed_account(
             "name": name,
         },
         headers={"x-pd-environment": environment},
-        timeout=TIMEOUT,
     )
     if response.status_code != 200:
         raise AssertionError(f"seed_account failed: {response.status_code} {response.text}")

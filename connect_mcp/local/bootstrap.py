@@ -27,6 +27,7 @@ from connect_mcp.local.store import Store, new_id
 
 DB_FILE = "connect.db"
 KEY_FILE = "encryption.key"
+PENDING_KEY_FILE = "encryption.key.new"
 DIGEST_KEY_FILE = "digest.key"
 CLIENT_FILE = "client.json"
 
@@ -100,12 +101,26 @@ def _project(store: Store, data_dir: Path, digest_key: bytes) -> LocalProject:
     return project
 
 
+def _open_store(data_dir: Path, key: DataKey, *, configured: bool) -> Store:
+    """Open the store; finish a key rotation that was interrupted before its last step."""
+    try:
+        return Store(data_dir / DB_FILE, key)
+    except crypto.WrongKeyError:
+        pending = data_dir / PENDING_KEY_FILE
+        if configured or not pending.exists():
+            raise
+        new_key = DataKey.parse(pending.read_text(encoding="utf-8"))
+        store = Store(data_dir / DB_FILE, new_key)
+        os.replace(pending, data_dir / KEY_FILE)
+        return store
+
+
 def open_data_dir(data_dir: Path, *, encryption_key: str | None = None) -> Opened:
     """Everything a server (or the seed command) needs, created on first use."""
     prepare_dir(data_dir)
     key = load_data_key(data_dir, encryption_key)
     digest_key = _digest_key(data_dir)
-    store = Store(data_dir / DB_FILE, key)
+    store = _open_store(data_dir, key, configured=bool(encryption_key))
     try:
         project = _project(store, data_dir, digest_key)
     except BaseException:
