@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
@@ -13,8 +14,7 @@ from connect_mcp.local.embedded import LocalCredentials
 from tests.support import seed_account
 
 
-@pytest.fixture
-def pd(local_server: LocalCredentials) -> Pipedream:
+def _client(local_server: LocalCredentials) -> Pipedream:
     return Pipedream(
         base_url=local_server.base_url,
         project_id=local_server.project_id,
@@ -24,6 +24,11 @@ def pd(local_server: LocalCredentials) -> Pipedream:
         timeout=10,
         max_retries=0,
     )
+
+
+@pytest.fixture
+def pd(local_server: LocalCredentials) -> Pipedream:
+    return _client(local_server)
 
 
 def test_create_and_validate_token(pd: Pipedream, local_server: LocalCredentials) -> None:
@@ -83,7 +88,10 @@ def test_retrieve_with_and_without_credentials(
     assert [a.id for a in mine] == [made["id"]]
 
 
-def test_delete_and_delete_by_app(pd: Pipedream, local_server: LocalCredentials) -> None:
+def test_delete_and_delete_by_app(make_local_server: Callable[..., LocalCredentials]) -> None:
+    """A server of its own: deleting by app is project-wide and must not hit other tests."""
+    local_server = make_local_server()
+    pd = _client(local_server)
     user = uuid4().hex
     first = seed_account(local_server, user, "notion", {"oauth_access_token": "n1"})
     seed_account(local_server, user, "notion", {"oauth_access_token": "n2"})
