@@ -36,8 +36,12 @@ def optional_text(name: str, value: Any) -> str | None:
 
 
 def external_user_id(value: Any) -> str:
-    """1-250 characters, as the API documents."""
-    return text("external_user_id", value, max_length=MAX_EXTERNAL_USER_ID)
+    """1-250 characters, as the API documents, and not only whitespace (an id that looks
+    empty is a bug upstream of us, and the API refuses it too)."""
+    checked = text("external_user_id", value, max_length=MAX_EXTERNAL_USER_ID)
+    if not checked.strip():
+        raise InvalidArgumentError("external_user_id must not be blank")
+    return checked
 
 
 def limit(value: Any) -> int | None:

@@ -32,12 +32,37 @@ from __future__ import annotations
 import ipaddress
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import httpx2
 
-from connect_mcp.connect.errors import InvalidArgumentError, WorkflowURLRefusedError
+from connect_mcp.connect import _validate as check
+from connect_mcp.connect.errors import (
+    ConnectTimeoutError,
+    InvalidArgumentError,
+    UpstreamError,
+    WorkflowURLRefusedError,
+)
+from connect_mcp.connect.models import WorkflowResponse
+from connect_mcp.redact import REDACTED, Redactor, is_secret_name
+
+WORKFLOW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
+#: Headers a caller may not set on a workflow request: we set them ourselves, or they would
+#: let a caller smuggle a credential or break the framing.
+RESERVED_HEADERS = frozenset(
+    {
+        "authorization",
+        "proxy-authorization",
+        "cookie",
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        "x-pd-external-user-id",
+        "x-pd-environment",
+    }
+)
 
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HOSTNAME = re.compile(
@@ -167,3 +192,95 @@ class WorkflowURLPolicy:
                 "or the operator's allowlist"
             )
         return url.copy_with(fragment=None)
+
+
+def caller_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
+    """The caller's extra headers, lower-cased and checked (none of the reserved ones)."""
+    out: dict[str, str] = {}
+    for name, value in (headers or {}).items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise InvalidArgumentError("workflow headers must map strings to strings")
+        key = name.strip().lower()
+        if not key or any(not (ch.isascii() and (ch.isalnum() or ch in "-_")) for ch in key):
+            raise InvalidArgumentError(f"invalid header name {name!r}")
+        if key in RESERVED_HEADERS:
+            raise InvalidArgumentError(f"header {name!r} is set by the client and may not be given")
+        out[key] = check.header_value(f"header {name!r}", value)
+    return out
+
+
+def safe_headers(headers: httpx2.Headers, redactor: Redactor) -> dict[str, str]:
+    """Response headers for the caller: secret-named ones masked, every value scrubbed."""
+    out: dict[str, str] = {}
+    for name in headers:
+        key = name.lower()
+        if key not in out:
+            value = ", ".join(headers.get_list(key))
+            out[key] = REDACTED if is_secret_name(key) else redactor.scrub(value)
+    return out
+
+
+async def send(
+    http: httpx2.AsyncClient,
+    request: httpx2.Request,
+    *,
+    shown: str,
+    limit: int,
+    redactor: Redactor,
+) -> WorkflowResponse:
+    """Send a workflow request once and read at most `limit` bytes of its answer.
+
+    Failures that prove nothing was sent (`_retry.NEVER_SENT`) propagate unchanged so the
+    caller may try again; every later failure becomes a typed error saying the workflow
+    may have run, and is never retried.
+    """
+    method = request.method
+    try:
+        response = await http.send(request, stream=True, follow_redirects=False)
+    except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout):
+        raise
+    except httpx2.TimeoutException as exc:
+        raise ConnectTimeoutError(
+            "the workflow did not answer in time; it may have run, so it is not re-sent",
+            method=method,
+            path=shown,
+        ) from exc
+    except httpx2.HTTPError as exc:
+        raise UpstreamError(
+            f"the workflow request failed ({type(exc).__name__}); it may have run, so it is "
+            "not re-sent",
+            method=method,
+            path=shown,
+        ) from exc
+    chunks: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        async for chunk in response.aiter_bytes():
+            if size + len(chunk) > limit:
+                chunks.append(chunk[: limit - size])
+                truncated = True
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    except httpx2.TimeoutException as exc:
+        raise ConnectTimeoutError(
+            "the workflow's answer stalled mid-body (the workflow ran)", method=method, path=shown
+        ) from exc
+    except httpx2.HTTPError as exc:
+        raise UpstreamError(
+            f"the connection broke while reading the workflow's answer ({type(exc).__name__}); "
+            "the workflow ran",
+            status=response.status_code,
+            method=method,
+            path=shown,
+        ) from exc
+    finally:
+        await response.aclose()
+    text = b"".join(chunks).decode(response.charset_encoding or "utf-8", errors="replace")
+    return WorkflowResponse(
+        status_code=response.status_code,
+        headers=safe_headers(response.headers, redactor),
+        body=redactor.scrub(text),
+        truncated=truncated,
+    )

@@ -29,27 +29,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any, Literal, NoReturn, TypeVar
+from typing import Any, Literal, TypeVar
 
 import anyio
 import httpx2
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 
 from connect_mcp.config import Settings
+from connect_mcp.connect import _responses as responses
 from connect_mcp.connect import _validate as check
+from connect_mcp.connect import _workflow as workflow
 from connect_mcp.connect._auth import TokenCache
 from connect_mcp.connect._pacing import KeyedPacer, SlidingWindowPacer
 from connect_mcp.connect._retry import NEVER_SENT, RETRY_STATUSES, Budget, RetryPolicy, server_wait
 from connect_mcp.connect._workflow import WorkflowURLPolicy, is_loopback_host
 from connect_mcp.connect.errors import (
-    BadRequestError,
-    ConnectError,
-    ConnectTimeoutError,
-    ForbiddenError,
     InvalidArgumentError,
-    NotFoundError,
     RateLimitedError,
-    UnauthorizedError,
     UpstreamError,
 )
 from connect_mcp.connect.models import (
@@ -63,7 +59,7 @@ from connect_mcp.connect.models import (
     WorkflowResponse,
 )
 from connect_mcp.log import get_logger
-from connect_mcp.redact import REDACTED, REDACTOR, Redactor, is_secret_name
+from connect_mcp.redact import REDACTED, REDACTOR, Redactor
 
 Environment = Literal["development", "production"]
 WorkflowAuth = Literal["oauth", "static_bearer", "none"]
@@ -72,24 +68,7 @@ M = TypeVar("M", bound=BaseModel)
 _log = get_logger("connect_mcp.connect")
 
 TOKEN_PATH = "/v1/oauth/token"  # noqa: S105 - a path, not a password
-WORKFLOW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
-#: Headers a caller may not set on a workflow request: we set them, or they would let a
-#: caller smuggle credentials or break framing.
-RESERVED_WORKFLOW_HEADERS = frozenset(
-    {
-        "authorization",
-        "proxy-authorization",
-        "cookie",
-        "host",
-        "content-length",
-        "transfer-encoding",
-        "connection",
-        "x-pd-external-user-id",
-        "x-pd-environment",
-    }
-)
 DEFAULT_WORKFLOW_RESPONSE_LIMIT = 1_048_576
-_MESSAGE_LIMIT = 500
 
 
 class ConnectClient:
@@ -243,7 +222,7 @@ class ConnectClient:
             pace=(lambda budget: pacer.acquire(user, budget)) if pacer else None,
             learn=False,  # the token is meant for the end user; see module docstring
         )
-        return self._model(ConnectToken, data, "POST", self._project_path("tokens"))
+        return responses.parse_model(ConnectToken, data, "POST", self._project_path("tokens"))
 
     async def validate_connect_token(self, token: str, app_id: str) -> TokenValidation:
         """Whether a connect token is still usable for `app_id` (an unauthenticated call)."""
@@ -256,7 +235,7 @@ class ConnectClient:
             auth=False,
             shown_path=shown,
         )
-        return self._model(TokenValidation, data, "GET", shown)
+        return responses.parse_model(TokenValidation, data, "GET", shown)
 
     # -- accounts -------------------------------------------------------------------------
 
@@ -285,7 +264,7 @@ class ConnectClient:
         )
         path = self._project_path("accounts")
         data = await self._call("GET", path, params=params, pace=self._account_pace)
-        return self._model(Page[Account], data, "GET", path)
+        return responses.parse_model(Page[Account], data, "GET", path)
 
     async def iter_accounts(
         self,
@@ -332,7 +311,7 @@ class ConnectClient:
         )
         if isinstance(data, dict) and "id" not in data and isinstance(data.get("data"), dict):
             data = data["data"]
-        return self._model(Account, data, "GET", path)
+        return responses.parse_model(Account, data, "GET", path)
 
     async def list_user_accounts(
         self, external_user_id: str, *, app: str | None = None, include_credentials: bool = False
@@ -350,7 +329,7 @@ class ConnectClient:
         )
         if isinstance(data, dict) and isinstance(data.get("data"), list):
             data = data["data"]
-        return self._model(Page[Account], {"data": data}, "GET", path).data
+        return responses.parse_model(Page[Account], {"data": data}, "GET", path).data
 
     async def delete_account(self, account_id: str) -> None:
         """Delete one account."""
@@ -381,18 +360,19 @@ class ConnectClient:
             limit=check.limit(limit),
         )
         data = await self._call("GET", path, params=params)
-        return self._model(Page[User], data, "GET", path)
+        return responses.parse_model(Page[User], data, "GET", path)
 
     async def delete_user(self, external_user_id: str) -> None:
-        """Delete an end user and all their accounts."""
+        """Delete an end user and all their accounts (paced as an account call: it deletes
+        accounts)."""
         path = self._project_path("users", check.external_user_id(external_user_id))
-        await self._call("DELETE", path)
+        await self._call("DELETE", path, pace=self._account_pace)
 
     # -- project and apps -----------------------------------------------------------------
 
     async def get_project_info(self) -> ProjectInfo:
         path = self._project_path("projects", "info")
-        return self._model(ProjectInfo, await self._call("GET", path), "GET", path)
+        return responses.parse_model(ProjectInfo, await self._call("GET", path), "GET", path)
 
     async def list_apps(
         self, *, q: str | None = None, limit: int | None = None, after: str | None = None
@@ -404,14 +384,14 @@ class ConnectClient:
             after=check.optional_text("after", after),
         )
         data = await self._call("GET", path, params=params)
-        return self._model(Page[App], data, "GET", path)
+        return responses.parse_model(Page[App], data, "GET", path)
 
     async def get_app(self, app_id: str) -> App:
         path = f"/v1/connect/apps/{check.segment(check.text('app_id', app_id))}"
         data = await self._call("GET", path)
         if isinstance(data, dict) and isinstance(data.get("data"), dict):
             data = data["data"]
-        return self._model(App, data, "GET", path)
+        return responses.parse_model(App, data, "GET", path)
 
     # -- workflows ------------------------------------------------------------------------
 
@@ -435,13 +415,13 @@ class ConnectClient:
         url = self._workflows.resolve(endpoint)
         user = check.header_value("external_user_id", check.external_user_id(external_user_id))
         verb = method.upper() if isinstance(method, str) else ""
-        if verb not in WORKFLOW_METHODS:
+        if verb not in workflow.WORKFLOW_METHODS:
             raise InvalidArgumentError(
-                f"method must be one of {', '.join(sorted(WORKFLOW_METHODS))}"
+                f"method must be one of {', '.join(sorted(workflow.WORKFLOW_METHODS))}"
             )
         if verb == "GET" and body is not None:
             raise InvalidArgumentError("a GET workflow request cannot carry a body")
-        send_headers = self._workflow_headers(headers)
+        send_headers = workflow.caller_headers(headers)
         send_headers["x-pd-external-user-id"] = user
         send_headers["x-pd-environment"] = self.environment
         content: bytes | None = None
@@ -468,11 +448,18 @@ class ConnectClient:
                 token = await self._tokens.get()
                 send_headers["authorization"] = f"Bearer {token}"
             try:
-                response = await self._send_workflow(verb, url, send_headers, content, shown)
+                request = self._http.build_request(verb, url, headers=send_headers, content=content)
+                response = await workflow.send(
+                    self._http,
+                    request,
+                    shown=shown,
+                    limit=self._workflow_response_limit,
+                    redactor=self._redactor,
+                )
             except NEVER_SENT as exc:  # nothing left the machine: safe to try again
                 delay = budget.next_delay()
                 if delay is None:
-                    raise _transport_error(exc, verb, shown) from None
+                    raise responses.transport_error(exc, verb, shown) from None
                 _log.info("connect.retry", method=verb, path=shown, reason=type(exc).__name__)
                 await anyio.sleep(delay)
                 continue
@@ -489,92 +476,6 @@ class ConnectClient:
     def _account_pace(self, budget: float) -> Awaitable[None]:
         assert self._account_pacer is not None
         return self._account_pacer.acquire(budget)
-
-    def _workflow_headers(self, headers: Mapping[str, str] | None) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name, value in (headers or {}).items():
-            if not isinstance(name, str) or not isinstance(value, str):
-                raise InvalidArgumentError("workflow headers must map strings to strings")
-            key = name.strip().lower()
-            if not key or any(not (ch.isalnum() or ch in "-_") for ch in key):
-                raise InvalidArgumentError(f"invalid header name {name!r}")
-            if key in RESERVED_WORKFLOW_HEADERS:
-                raise InvalidArgumentError(
-                    f"header {name!r} is set by the client and may not be given"
-                )
-            out[key] = check.header_value(f"header {name!r}", value)
-        return out
-
-    async def _send_workflow(
-        self,
-        method: str,
-        url: httpx2.URL,
-        headers: dict[str, str],
-        content: bytes | None,
-        shown: str,
-    ) -> WorkflowResponse:
-        limit = self._workflow_response_limit
-        request = self._http.build_request(method, url, headers=headers, content=content)
-        try:
-            response = await self._http.send(request, stream=True, follow_redirects=False)
-        except NEVER_SENT:
-            raise
-        except httpx2.TimeoutException as exc:
-            raise ConnectTimeoutError(
-                "the workflow did not answer in time; it may have run - not re-sent",
-                method=method,
-                path=shown,
-            ) from exc
-        except httpx2.HTTPError as exc:
-            raise UpstreamError(
-                f"the workflow request failed ({type(exc).__name__}); it may have run - "
-                "not re-sent",
-                method=method,
-                path=shown,
-            ) from exc
-        try:
-            chunks: list[bytes] = []
-            size = 0
-            truncated = False
-            async for chunk in response.aiter_bytes():
-                if size + len(chunk) > limit:
-                    chunks.append(chunk[: limit - size])
-                    truncated = True
-                    break
-                chunks.append(chunk)
-                size += len(chunk)
-        except httpx2.TimeoutException as exc:
-            raise ConnectTimeoutError(
-                "the workflow's answer stalled mid-body; it has run", method=method, path=shown
-            ) from exc
-        except httpx2.HTTPError as exc:
-            raise UpstreamError(
-                f"the connection broke while reading the workflow's answer "
-                f"({type(exc).__name__}); it has run",
-                status=response.status_code,
-                method=method,
-                path=shown,
-            ) from exc
-        finally:
-            await response.aclose()
-        raw = b"".join(chunks)
-        text = raw.decode(response.charset_encoding or "utf-8", errors="replace")
-        return WorkflowResponse(
-            status_code=response.status_code,
-            headers=self._safe_headers(response.headers),
-            body=self._redactor.scrub(text),
-            truncated=truncated,
-        )
-
-    def _safe_headers(self, headers: httpx2.Headers) -> dict[str, str]:
-        out: dict[str, str] = {}
-        for name in headers:
-            key = name.lower()
-            if key in out:
-                continue
-            value = ", ".join(headers.get_list(key))
-            out[key] = REDACTED if is_secret_name(key) else self._redactor.scrub(value)
-        return out
 
     async def _fetch_access_token(self) -> tuple[str, float]:
         """POST /v1/oauth/token (client credentials); retried like any idempotent call."""
@@ -624,13 +525,15 @@ class ConnectClient:
         refreshed = False
         maybe_applied = False
         while True:
-            if pace is not None:
-                await _paced(pace, budget, method, shown)
             headers: dict[str, str] = {"x-pd-environment": self.environment}
             token: str | None = None
             if auth:
+                # The token first, pacing second: a slow token fetch after the pacer's slot
+                # would bunch our requests up at the server beyond the paced rate.
                 token = await self._tokens.get()
                 headers["authorization"] = f"Bearer {token}"
+            if pace is not None:
+                await _paced(pace, budget, method, shown)
             try:
                 response = await self._http.request(
                     method, path, params=params, json=json_body, headers=headers
@@ -638,7 +541,7 @@ class ConnectClient:
             except httpx2.HTTPError as exc:
                 never_sent = isinstance(exc, NEVER_SENT)
                 if not never_sent and not isinstance(exc, httpx2.TransportError):
-                    raise _transport_error(exc, method, shown) from None
+                    raise responses.transport_error(exc, method, shown) from None
                 if never_sent or safe_to_resend:
                     maybe_applied = maybe_applied or not never_sent
                     delay = budget.next_delay()
@@ -648,7 +551,7 @@ class ConnectClient:
                         )
                         await anyio.sleep(delay)
                         continue
-                raise _transport_error(exc, method, shown) from None
+                raise responses.transport_error(exc, method, shown) from None
             status = response.status_code
             if status == 401 and token is not None and not refreshed:
                 refreshed = True
@@ -658,11 +561,8 @@ class ConnectClient:
                 asked = server_wait(response.headers)
                 delay = budget.next_delay(asked)
                 if delay is None:
-                    raise RateLimitedError(
-                        self._server_message(response),
-                        method=method,
-                        path=shown,
-                        retry_after=asked,
+                    raise responses.status_error(
+                        response, method, shown, self._redactor, retry_after=asked
                     )
                 _log.info("connect.retry", method=method, path=shown, status=status, wait=delay)
                 await anyio.sleep(delay)
@@ -677,82 +577,8 @@ class ConnectClient:
             if method == "DELETE" and status == 404 and maybe_applied:
                 return None  # an earlier attempt deleted it; the answer was lost
             if 200 <= status < 300:
-                return self._json(response, method, shown, learn=learn)
-            self._raise_for_status(response, method, shown)
-
-    def _json(self, response: httpx2.Response, method: str, shown: str, *, learn: bool) -> Any:
-        if response.status_code == 204 or not response.content:
-            return None
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            raise UpstreamError(
-                "the server answered with a body that is not JSON",
-                status=response.status_code,
-                method=method,
-                path=shown,
-            ) from None
-        if learn:
-            _learn_secrets(data, self._redactor)
-        return data
-
-    def _model(self, model: type[M], data: Any, method: str, shown: str) -> M:
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            # Only the locations and kinds of the problems: the input values may be secret.
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or '(body)'}: {err['type']}"
-                for err in exc.errors()[:5]
-            )
-            raise UpstreamError(
-                f"the server's answer does not have the documented shape ({problems})",
-                status=200,
-                method=method,
-                path=shown,
-            ) from None
-
-    def _server_message(self, response: httpx2.Response) -> str:
-        """The server's own short explanation (its `error` field), redacted and cut."""
-        message: str | None = None
-        try:
-            data = json.loads(response.content)
-        except ValueError:
-            data = None
-        if isinstance(data, dict):
-            error = data.get("error")
-            if isinstance(error, dict):
-                error = error.get("message")
-            if not isinstance(error, str):
-                error = data.get("message")
-            if isinstance(error, str) and error.strip():
-                message = error.strip()
-                code = data.get("code")
-                if isinstance(code, str) and code:
-                    message = f"{message} ({code})"
-        if message is None:
-            message = response.reason_phrase or f"HTTP {response.status_code}"
-        message = self._redactor.scrub(message)
-        if len(message) > _MESSAGE_LIMIT:
-            message = message[:_MESSAGE_LIMIT] + "..."
-        return message
-
-    def _raise_for_status(self, response: httpx2.Response, method: str, shown: str) -> NoReturn:
-        status = response.status_code
-        kind: type[ConnectError]
-        if 300 <= status < 400:
-            raise UpstreamError(
-                "unexpected redirect from the API; not followed (it would carry our token)",
-                status=status,
-                method=method,
-                path=shown,
-            )
-        kind = {
-            401: UnauthorizedError,
-            403: ForbiddenError,
-            404: NotFoundError,
-        }.get(status, BadRequestError if 400 <= status < 500 else UpstreamError)
-        raise kind(self._server_message(response), status=status, method=method, path=shown)
+                return responses.parse_json(response, method, shown, self._redactor, learn=learn)
+            raise responses.status_error(response, method, shown, self._redactor)
 
 
 async def _paced(
@@ -766,16 +592,6 @@ async def _paced(
         ) from None
 
 
-def _transport_error(exc: Exception, method: str, shown: str) -> ConnectError:
-    if isinstance(exc, httpx2.TimeoutException):
-        return ConnectTimeoutError(
-            f"no answer in time ({type(exc).__name__})", method=method, path=shown
-        )
-    return UpstreamError(
-        f"the connection to the server failed ({type(exc).__name__})", method=method, path=shown
-    )
-
-
 def _params(**values: str | bool | int | None) -> dict[str, str]:
     out: dict[str, str] = {}
     for key, value in values.items():
@@ -783,25 +599,6 @@ def _params(**values: str | bool | int | None) -> dict[str, str]:
             continue
         out[key] = ("true" if value else "false") if isinstance(value, bool) else str(value)
     return out
-
-
-def _learn_secrets(data: Any, redactor: Redactor) -> None:
-    """Remember every credential value and every secret-named field of a response."""
-    if isinstance(data, Mapping):
-        for key, value in data.items():
-            name = str(key)
-            if name == "credentials" and isinstance(value, Mapping):
-                redactor.add_mapping(value)
-            elif is_secret_name(name) and isinstance(value, str | Mapping | list):
-                if isinstance(value, str):
-                    redactor.add(value)
-                else:
-                    redactor.add_mapping({"v": value})
-            else:
-                _learn_secrets(value, redactor)
-    elif isinstance(data, list):
-        for item in data:
-            _learn_secrets(item, redactor)
 
 
 def _check_base_url(base_url: str) -> str:
