@@ -1,1 +1,21 @@
-"""The MCP tools: typed inputs and outputs, one module per Connect resource."""
+"""The MCP tools: typed inputs and outputs, one module per Connect resource.
+
+`register_all(mcp, hooks)` adds all ten; the server layer supplies the hooks (who the user is,
+how a human confirms). This package never looks at a transport or a token.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+
+    from connect_mcp.tools._base import ToolHooks
+
+
+def register_all(mcp: MCPServer[Any], hooks: ToolHooks) -> None:
+    from connect_mcp.tools import accounts, apps, links, project, users, workflows
+
+    for module in (links, accounts, users, apps, project, workflows):
+        module.register(mcp, hooks)

@@ -1,0 +1,86 @@
+"""`build_server(config)`: the `MCPServer` with its tools, hooks, middleware and lifespan.
+
+Transport-neutral: the same server object runs over stdio, over streamable HTTP, or in-process
+under the SDK's `Client` in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from mcp.server import MCPServer
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.caching import CacheHint
+from mcp.server.mcpserver import RequestStateSecurity
+
+from connect_mcp import __version__
+from connect_mcp.server.gate import make_gate
+from connect_mcp.server.guard import Guard, expired_confirmation
+from connect_mcp.server.scope import session_principal, session_runtime, session_writer
+from connect_mcp.server.state import ServerConfig, ServerState
+from connect_mcp.tools import register_all
+from connect_mcp.tools._base import ToolHooks, ToolRuntime
+
+NAME = "connect-mcp"
+
+INSTRUCTIONS = """\
+This server manages the connected third-party accounts (Slack, GitHub, OpenAI, ...) of ONE end \
+user of a product built on Pipedream Connect - the user this session is bound to. You cannot \
+act for any other user and no tool takes a user id.
+
+- To see what the user has connected: list_accounts (get_account for one). Accounts that are \
+dead, unhealthy or expired say so and carry an 'action'.
+- To connect an app or repair a broken connection: create_connect_link (with account_id to \
+reconnect) and give the user the link. Never ask the user for passwords or API keys.
+- Deleting (delete_account, delete_app_accounts, delete_user) always asks the human for \
+confirmation first; if they do not confirm, nothing is deleted.
+- Credentials are never shown; you see only the names of credential fields and when they expire.
+"""
+
+
+def build_server(config: ServerConfig) -> MCPServer[ServerState]:
+    @asynccontextmanager
+    async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
+        client = config.connect()
+        async with client:
+            yield ServerState(
+                config=config,
+                runtime=ToolRuntime(
+                    client=client,
+                    environment=config.environment,
+                    workflow_response_limit=config.workflow_response_limit,
+                    workflow_domain=config.workflow_domain,
+                    workflow_allowlist=config.workflow_allowlist,
+                ),
+            )
+
+    auth: AuthSettings | None = None
+    if config.verifier is not None:
+        auth = AuthSettings(
+            issuer_url=config.public_url,
+            resource_server_url=None,
+        )
+    mcp: MCPServer[ServerState] = MCPServer(
+        NAME,
+        title="Pipedream Connect accounts",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        token_verifier=config.verifier,
+        auth=auth,
+        lifespan=lifespan,
+        # The sealed state of a 2026-07-28 confirmation lives exactly as long as the human has
+        # to answer: an answer after `confirm_timeout` is rejected, and deletes nothing.
+        request_state_security=RequestStateSecurity.ephemeral(
+            ttl=config.confirm_timeout, audience=NAME
+        ),
+        # The tool list depends on the caller's permission: never share a cached copy.
+        cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
+    )
+    hooks = ToolHooks(
+        principal=session_principal, writer=session_writer, runtime=session_runtime, gate=make_gate
+    )
+    register_all(mcp, hooks)
+    mcp.middleware.append(Guard())
+    mcp.middleware.insert(0, expired_confirmation)
+    return mcp

@@ -1,0 +1,46 @@
+"""The server's configuration and its per-process state (what the lifespan yields)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from connect_mcp.tools._base import Principal, ToolRuntime
+
+if TYPE_CHECKING:
+    from mcp.server.auth.provider import TokenVerifier
+
+    from connect_mcp.connect import ConnectClient
+
+ServePolicy = Literal["elicit", "never"]
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """Everything `build_server` needs; built by the CLI from `Settings`, or by tests directly.
+
+    `connect` is a factory, not a client: the client is opened inside the server's lifespan, on
+    the event loop that will use it.
+    """
+
+    connect: Callable[[], ConnectClient]
+    environment: str = "development"
+    workflow_domain: str = "m.pipedream.net"
+    workflow_allowlist: tuple[str, ...] = ()
+    confirm: ServePolicy = "elicit"
+    confirm_timeout: float = 300.0
+    workflow_response_limit: int = 16_384
+    #: The user of a stdio session (or of an in-process test client): fixed at start-up.
+    fixed_principal: Principal | None = None
+    #: HTTP only: verifies bearer tokens; each request's user comes from its token.
+    verifier: TokenVerifier | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+
+@dataclass(frozen=True)
+class ServerState:
+    """What the lifespan yields: reachable from every request as `lifespan_context`."""
+
+    config: ServerConfig
+    runtime: ToolRuntime

@@ -1,0 +1,227 @@
+"""What every tool module shares: the tool spec, the hooks the server layer supplies, and the
+synthesis of an SDK tool function from a pydantic input model.
+
+Why synthesize: the SDK builds a tool's input schema from the function signature, and a
+function that takes one pydantic model publishes a *nested* schema (`{"args": {...}}`). We want
+each tool to be declared by a plain input model (field descriptions, limits, `extra="forbid"`)
+and still publish a flat schema, so the model's fields become keyword parameters of a generated
+function. Parameters the server fills (the session's user, the confirmation gate) are appended
+as `Annotated[..., Resolve(fn)]`, which the SDK hides from the input schema - the model can
+neither see nor set them.
+
+This layer knows nothing of transports: the server layer hands it a `ToolHooks` with the
+resolvers that know where the user comes from and how a human confirms.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+
+from pydantic import BaseModel, ConfigDict
+
+if TYPE_CHECKING:
+    from mcp.server import MCPServer
+    from mcp.types import CallToolResult, ToolAnnotations
+
+    from connect_mcp.connect import ConnectClient
+
+Permission = Literal["read", "write"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The end user a session acts for, and what it may do. Fixed by the server layer from the
+    verified bearer token (HTTP) or the start-up configuration (stdio) - never by the model."""
+
+    user: str
+    perm: Permission
+    source: str = "config"
+
+    @property
+    def can_write(self) -> bool:
+        return self.perm == "write"
+
+
+@dataclass(frozen=True)
+class ToolRuntime:
+    """Per-process state the tools need, yielded by the server's lifespan."""
+
+    client: ConnectClient
+    environment: str
+    workflow_response_limit: int
+    workflow_domain: str
+    workflow_allowlist: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class DeleteTarget:
+    """One thing a gated tool will delete, as the human is shown it."""
+
+    kind: Literal["account", "user"]
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class DeletePlan:
+    """What a destructive tool loaded before asking: exactly these targets, nothing else."""
+
+    tool: str
+    headline: str
+    targets: tuple[DeleteTarget, ...]
+    user: str
+
+    @property
+    def empty(self) -> bool:
+        return not self.targets
+
+    def message(self) -> str:
+        """The confirmation text: the headline, then one line per target. Deterministic, so the
+        2026-07-28 retry renders the identical question and its answer is accepted."""
+        lines = [self.headline, ""]
+        lines += [f"  - {t.label}" for t in self.targets]
+        lines += ["", "Answer yes to delete exactly the items above. This cannot be undone."]
+        return "\n".join(lines)
+
+
+GateDecision = Literal[
+    "confirmed",  # accept + yes
+    "rejected",  # accept + no
+    "declined",
+    "cancelled",
+    "timeout",
+    "error",
+    "policy_never",  # operator configured CONNECT_MCP_CONFIRM=never
+    "nothing_to_delete",
+]
+
+
+@dataclass(frozen=True)
+class GateOutcome:
+    """The gate's verdict. Only `proceed` outcomes delete anything."""
+
+    decision: GateDecision
+    detail: str = ""
+
+    @property
+    def proceed(self) -> bool:
+        return self.decision in ("confirmed", "policy_never")
+
+
+Resolver = Callable[..., Any]
+
+
+@dataclass(frozen=True)
+class ToolHooks:
+    """Resolvers supplied by the server layer.
+
+    * `principal(ctx) -> Principal` - the session's user (read or write).
+    * `writer(ctx) -> Principal` - the same, refused unless it may write.
+    * `runtime(ctx) -> ToolRuntime` - the Connect client and settings.
+    * `gate(loader) -> resolver` - wraps a plan loader into a resolver yielding a `GateOutcome`
+      (the loader is itself a resolver returning a `DeletePlan`).
+    """
+
+    principal: Resolver
+    writer: Resolver
+    runtime: Resolver
+    gate: Callable[[Resolver], Resolver]
+
+
+class ToolInput(BaseModel):
+    """Base of every input model: unknown arguments are an error, never silently dropped (a
+    model that passes `external_user_id` must learn that no tool takes one)."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ToolOutput(BaseModel):
+    """Base of every output model; `summary()` is the short text for text-only clients."""
+
+    def summary(self) -> str:
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """Everything the SDK publishes about a tool, in one place per tool."""
+
+    name: str
+    title: str
+    description: str
+    input_model: type[ToolInput]
+    output_model: type[ToolOutput]
+    annotations: ToolAnnotations
+    write: bool = False
+    gated: bool = False
+    secret_args: frozenset[str] = field(default_factory=frozenset)
+
+
+#: Every registered spec, by tool name: the server layer reads it for argument checks,
+#: permission filtering and audit.
+SPECS: dict[str, ToolSpec] = {}
+
+
+def result(output: ToolOutput) -> CallToolResult:
+    """A tool result with both the structured output and its text summary."""
+    from mcp.types import CallToolResult, TextContent
+
+    return CallToolResult(
+        content=[TextContent(type="text", text=output.summary())],
+        structured_content=output.model_dump(mode="json"),
+    )
+
+
+def add_tool(
+    mcp: MCPServer[Any],
+    spec: ToolSpec,
+    body: Callable[..., Awaitable[CallToolResult]],
+    hidden: dict[str, Any],
+) -> None:
+    """Register `body(args, **hidden)` as an SDK tool with a flat input schema.
+
+    `hidden` maps parameter names to `Annotated[T, Resolve(fn)]` annotations; the SDK fills them
+    by running the resolvers and keeps them out of the input schema.
+    """
+    from mcp.types import CallToolResult
+
+    model = spec.input_model
+    params: list[inspect.Parameter] = []
+    annotations: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        annotation = cast(Any, Annotated)[info.annotation, info]
+        default = inspect.Parameter.empty if info.is_required() else info.default
+        params.append(
+            inspect.Parameter(
+                name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=annotation
+            )
+        )
+        annotations[name] = annotation
+    for name, annotation in hidden.items():
+        params.append(
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=annotation)
+        )
+        annotations[name] = annotation
+    returns = Annotated[CallToolResult, spec.output_model]
+    annotations["return"] = returns
+
+    async def tool(**kwargs: Any) -> CallToolResult:
+        resolved = {name: kwargs.pop(name) for name in hidden}
+        return await body(model.model_validate(kwargs), **resolved)
+
+    tool.__signature__ = inspect.Signature(params, return_annotation=returns)  # type: ignore[attr-defined]
+    tool.__annotations__ = annotations
+    tool.__name__ = tool.__qualname__ = spec.name
+    tool.__doc__ = spec.description
+    SPECS[spec.name] = spec
+    mcp.add_tool(
+        tool,
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        annotations=spec.annotations,
+        structured_output=True,
+    )

@@ -1,0 +1,114 @@
+"""`delete_user`: remove the session's own end user and every account they connected (gated).
+
+Only the session's user can be deleted - the tool has no user argument at all.
+"""
+
+from typing import Annotated
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Resolve
+from mcp.types import CallToolResult, ToolAnnotations
+
+from connect_mcp.connect import ConnectError, NotFoundError
+from connect_mcp.tools._base import (
+    DeletePlan,
+    DeleteTarget,
+    GateOutcome,
+    Principal,
+    ToolHooks,
+    ToolInput,
+    ToolRuntime,
+    ToolSpec,
+    add_tool,
+    result,
+)
+from connect_mcp.tools._errors import tool_error
+from connect_mcp.tools._views import account_label
+from connect_mcp.tools.accounts import DeleteOutput, not_confirmed, own_accounts
+
+
+class DeleteUserInput(ToolInput):
+    """No arguments: the user is the session's own."""
+
+
+def register(mcp: MCPServer, hooks: ToolHooks) -> None:
+    async def plan_delete_user(
+        principal: Annotated[Principal, Resolve(hooks.writer)],
+        rt: Annotated[ToolRuntime, Resolve(hooks.runtime)],
+    ) -> DeletePlan:
+        accounts = await own_accounts(rt, principal.user)
+        return DeletePlan(
+            tool="delete_user",
+            headline=(
+                f"Delete end user '{principal.user}' and all {len(accounts)} of their "
+                "connected account(s)?"
+            ),
+            targets=(
+                DeleteTarget("user", principal.user, f"end user '{principal.user}'"),
+                *(DeleteTarget("account", a.id, account_label(a)) for a in accounts),
+            ),
+            user=principal.user,
+        )
+
+    async def delete_user(
+        args: DeleteUserInput, plan: DeletePlan, outcome: GateOutcome, rt: ToolRuntime
+    ) -> CallToolResult:
+        if not outcome.proceed:
+            return result(not_confirmed(plan, outcome))
+        ids = [t.id for t in plan.targets]
+        try:
+            await rt.client.delete_user(plan.user)
+        except NotFoundError:
+            return result(
+                DeleteOutput(
+                    deleted=True,
+                    confirmation=outcome.decision,
+                    deleted_ids=[],
+                    not_deleted_ids=[],
+                    message=f"End user '{plan.user}' had no record; nothing left to delete.",
+                )
+            )
+        except ConnectError as exc:
+            raise tool_error(exc, "delete the user") from exc
+        return result(
+            DeleteOutput(
+                deleted=True,
+                confirmation=outcome.decision,
+                deleted_ids=ids,
+                not_deleted_ids=[],
+                message=(
+                    f"Deleted end user '{plan.user}' and their {len(ids) - 1} connected "
+                    "account(s). This session's user no longer exists in Connect."
+                ),
+            )
+        )
+
+    add_tool(
+        mcp,
+        ToolSpec(
+            name="delete_user",
+            title="Delete this end user and all their accounts",
+            description=(
+                "Delete the end user this session acts for, together with every account they "
+                "connected - e.g. when they close their account in your product. The human is "
+                "first shown the user and the full list of accounts and must answer yes; otherwise "
+                "nothing is deleted and the result says so. Cannot delete any other user."
+            ),
+            input_model=DeleteUserInput,
+            output_model=DeleteOutput,
+            annotations=ToolAnnotations(
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=False,
+                open_world_hint=True,
+            ),
+            write=True,
+            gated=True,
+        ),
+        delete_user,
+        {
+            "plan": Annotated[DeletePlan, Resolve(plan_delete_user)],
+            "outcome": Annotated[GateOutcome, Resolve(hooks.gate(plan_delete_user))],
+            "rt": Annotated[ToolRuntime, Resolve(hooks.runtime)],
+        },
+    )

@@ -1,0 +1,142 @@
+"""`invoke_workflow`: run a Pipedream workflow for the session's user.
+
+The server's Pipedream access token goes only to hosts on the workflow domain (or the
+operator's allowlist); the Connect client refuses anything else before sending a byte, so a
+model-chosen URL can neither reach an internal service nor exfiltrate the token. The response
+body is redacted *before* it is truncated - cutting first could leave half a secret that the
+by-value scrubber no longer recognises - and then goes through the redactor once more with the
+rest of the result.
+"""
+
+from typing import Annotated, Any, Literal
+
+from mcp.server import MCPServer
+from mcp.server.mcpserver import Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from connect_mcp.connect import ConnectError
+from connect_mcp.redact import REDACTOR
+from connect_mcp.tools._base import (
+    Principal,
+    ToolHooks,
+    ToolInput,
+    ToolOutput,
+    ToolRuntime,
+    ToolSpec,
+    add_tool,
+    result,
+)
+from connect_mcp.tools._errors import tool_error
+
+
+class InvokeWorkflowInput(ToolInput):
+    endpoint: str = Field(
+        min_length=2,
+        max_length=300,
+        description="The workflow's HTTP endpoint id (like 'en123abc') or its full URL on the "
+        "workflow domain (https://en123abc.m.pipedream.net). Other hosts are refused.",
+    )
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        default="POST", description="HTTP method."
+    )
+    body: dict[str, Any] | list[Any] | str | None = Field(
+        default=None, description="JSON body to send (object, array or string)."
+    )
+    auth: Literal["oauth", "static_bearer", "none"] = Field(
+        default="oauth",
+        description="How the workflow is authorized: 'oauth' (the server's Pipedream token; the "
+        "default), 'static_bearer' (a token the workflow was configured with) or 'none'.",
+    )
+    static_bearer: str | None = Field(
+        default=None,
+        min_length=6,
+        max_length=4096,
+        description="Only with auth='static_bearer': the workflow's static token. Never echoed.",
+    )
+
+
+class WorkflowOutput(ToolOutput):
+    status: int = Field(description="The workflow's HTTP status code.")
+    content_type: str | None
+    body: str = Field(description="Response body, redacted, at most the configured size.")
+    truncated: bool = Field(description="True when the body was cut to the size limit.")
+
+    def summary(self) -> str:
+        cut = " (truncated)" if self.truncated else ""
+        return f"Workflow answered HTTP {self.status}{cut}:\n{self.body}"
+
+
+def _text(body: Any) -> str:
+    if body is None:
+        return ""
+    if isinstance(body, bytes | bytearray):
+        return bytes(body).decode("utf-8", errors="replace")
+    if isinstance(body, str):
+        return body
+    import json
+
+    return json.dumps(body, ensure_ascii=False)
+
+
+def register(mcp: MCPServer, hooks: ToolHooks) -> None:
+    async def invoke_workflow(
+        args: InvokeWorkflowInput, principal: Principal, rt: ToolRuntime
+    ) -> CallToolResult:
+        REDACTOR.add(args.static_bearer)
+        if (args.auth == "static_bearer") != (args.static_bearer is not None):
+            raise ToolError("Pass static_bearer exactly when auth is 'static_bearer'.")
+        try:
+            response = await rt.client.invoke_workflow(
+                args.endpoint,
+                principal.user,
+                method=args.method,
+                body=args.body,
+                auth=args.auth,
+                static_bearer=args.static_bearer,
+            )
+        except ConnectError as exc:
+            raise tool_error(exc, "invoke the workflow") from exc
+        text = REDACTOR.scrub(_text(response.body))
+        limit = rt.workflow_response_limit
+        truncated = len(text) > limit or bool(getattr(response, "truncated", False))
+        headers = {k.lower(): v for k, v in (response.headers or {}).items()}
+        return result(
+            WorkflowOutput(
+                status=response.status_code,
+                content_type=headers.get("content-type"),
+                body=text[:limit],
+                truncated=truncated,
+            )
+        )
+
+    add_tool(
+        mcp,
+        ToolSpec(
+            name="invoke_workflow",
+            title="Invoke a workflow for this user",
+            description=(
+                "Run a Pipedream workflow over HTTP on behalf of this user (the workflow receives "
+                "the user's id and can use their connected accounts). Returns the HTTP status and "
+                "the response body, redacted and truncated. Only endpoints on the workflow domain "
+                "are allowed; any other URL is refused before a request is made. A workflow can do "
+                "anything, so call it only when the user asked for what it does."
+            ),
+            input_model=InvokeWorkflowInput,
+            output_model=WorkflowOutput,
+            annotations=ToolAnnotations(
+                read_only_hint=False,
+                destructive_hint=True,
+                idempotent_hint=False,
+                open_world_hint=True,
+            ),
+            write=True,
+            secret_args=frozenset({"static_bearer"}),
+        ),
+        invoke_workflow,
+        {
+            "principal": Annotated[Principal, Resolve(hooks.writer)],
+            "rt": Annotated[ToolRuntime, Resolve(hooks.runtime)],
+        },
+    )
