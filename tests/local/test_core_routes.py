@@ -67,14 +67,18 @@ def test_seed_then_list_get_delete(local_server: LocalCredentials) -> None:
     assert "credentials" not in account
     headers = api_headers(local_server)
 
-    listed = httpx2.get(_url(local_server, "/accounts"), params={"external_user_id": user},
-                        headers=headers).json()  # fmt: skip
+    listed = httpx2.get(
+        _url(local_server, "/accounts"), params={"external_user_id": user}, headers=headers
+    ).json()
     assert [a["id"] for a in listed["data"]] == [account["id"]]
     assert listed["page_info"]["count"] == 1
     assert listed["page_info"]["total_count"] == 1
 
-    got = httpx2.get(_url(local_server, f"/accounts/{account['id']}"),
-                     params={"include_credentials": "true"}, headers=headers)  # fmt: skip
+    got = httpx2.get(
+        _url(local_server, f"/accounts/{account['id']}"),
+        params={"include_credentials": "true"},
+        headers=headers,
+    )
     assert got.status_code == 200
     assert got.json()["credentials"] == {"api_key": "sk-test-123"}
 
