@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import re
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import httpx2
+import pytest
 
-from connect_mcp.local.embedded import LocalCredentials
+from connect_mcp.local.embedded import EmbeddedServer, LocalCredentials
 from tests.support import access_token, api_headers, connect_token, seed_account
 
 
@@ -91,3 +94,23 @@ def test_seed_then_list_get_delete(local_server: LocalCredentials) -> None:
 
 def test_access_token_helper(local_server: LocalCredentials) -> None:
     assert access_token(local_server) != access_token(local_server)
+
+
+def test_embedded_server_is_quick_and_silent_on_stdout(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The stdio MCP transport owns stdout, so the embedded server must never write there."""
+    started = time.perf_counter()
+    server = EmbeddedServer(tmp_path / "quiet")
+    creds = server.start()
+    assert time.perf_counter() - started < 2.0
+    assert server.start() is creds  # idempotent
+    seed_account(creds, "quiet", "openai", {"api_key": "k"})
+    httpx2.get(f"{creds.base_url}/nowhere")
+    server.stop()
+    server.stop()
+    out, _err = capfd.readouterr()
+    assert out == ""
+    # Stopped means stopped: the port no longer answers.
+    with pytest.raises(httpx2.TransportError):
+        httpx2.get(f"{creds.base_url}/v1/connect/apps", timeout=2)
