@@ -78,6 +78,9 @@ class Settings(BaseSettings):
     )
     jwt_issuer: str | None = Field(default=None, validation_alias=_env("CONNECT_MCP_JWT_ISSUER"))
     log_level: str = Field(default="info", validation_alias=_env("CONNECT_MCP_LOG_LEVEL"))
+    #: Extra Host names (comma-separated) the HTTP server accepts besides loopback and this
+    #: machine's hostname; "*" turns the Host check off.
+    allowed_hosts: str = Field(default="", validation_alias=_env("CONNECT_MCP_ALLOWED_HOSTS"))
 
     # --- ours: the embedded / standalone local Connect server -------------------------
     data_dir: Path = Field(
