@@ -15,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -76,8 +77,7 @@ class EmbeddedServer:
             opened.store.close()
             raise
         port = sock.getsockname()[1]
-        url_host = f"[{self.host}]" if ":" in self.host else self.host
-        base_url = f"http://{url_host}:{port}"
+        base_url = f"http://{_url_host(self.host)}:{port}"
         state = LocalState(
             store=opened.store,
             digest_key=opened.digest_key,
@@ -147,6 +147,15 @@ class EmbeddedServer:
         self.stop()
 
 
+def _url_host(host: str) -> str:
+    """How clients reach a bound host: a wildcard bind is reached over loopback."""
+    if host in ("0.0.0.0", ""):  # noqa: S104 - naming the wildcard, not binding to it
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host
+
+
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
@@ -168,17 +177,20 @@ def _wait_ready(
     base_url: str,
     server: uvicorn.Server,
     thread: threading.Thread,
-    error: object,
+    error: Callable[[], BaseException | None],
 ) -> None:
-    """Poll until uvicorn has started and a real request gets an answer."""
+    """Poll until uvicorn has started and a real request gets an answer.
+
+    The probe bypasses any configured HTTP proxy: it must reach this loopback socket.
+    """
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.monotonic() + _START_TIMEOUT
     while time.monotonic() < deadline:
         if not thread.is_alive():
-            failure = error() if callable(error) else None
-            raise RuntimeError(f"the local Connect server failed to start: {failure!r}")
+            raise RuntimeError(f"the local Connect server failed to start: {error()!r}")
         if server.started:
             try:
-                with urllib.request.urlopen(f"{base_url}/v1/connect/apps", timeout=2):  # noqa: S310
+                with opener.open(f"{base_url}/v1/connect/apps", timeout=2):
                     return
             except urllib.error.HTTPError:
                 return  # 401 without a token: it answers HTTP
