@@ -23,6 +23,7 @@ from connect_mcp.local.store import Scope
 ENVIRONMENTS = ("development", "production")
 MAX_EXTERNAL_USER_ID = 250
 NOT_FOUND = "record not found"
+MAX_BODY = 256 * 1024
 
 
 class ApiError(Exception):
@@ -114,14 +115,23 @@ def account_limit(request: Request, scope: Scope) -> dict[str, str]:
 # -- bodies and parameters --------------------------------------------------------------------
 
 
+def parse_json(raw: str | bytes, what: str) -> Any:
+    """`json.loads` whose every failure (including absurd nesting) is a 400 naming `what`."""
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, f"malformed JSON in {what}: {exc}") from exc
+    except RecursionError as exc:
+        raise ApiError(400, f"malformed JSON in {what}: nested too deeply") from exc
+
+
 async def json_object(request: Request) -> dict[str, Any]:
     raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(400, f"the request body is larger than {MAX_BODY // 1024} KiB")
     if not raw.strip():
         raise ApiError(400, "the request body must be a JSON object")
-    try:
-        body = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, f"malformed JSON in the request body: {exc}") from exc
+    body = parse_json(raw, "the request body")
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object")
     return body

@@ -14,6 +14,7 @@ associated data (see `crypto`). Bearer secrets arrive here only as digests.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import sqlite3
 import threading
@@ -134,6 +135,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         try:
+            os.chmod(path, 0o600)  # SQLite gives the -wal and -shm files the same mode
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.execute("PRAGMA busy_timeout=5000")
@@ -545,7 +547,12 @@ class Store:
         page: PageRequest,
         convert: Callable[[Any], T],
     ) -> Page[T]:
+        """A page and its counts from one read snapshot, even with a seeder writing."""
         with self._lock:
-            return fetch_page(
-                self._db, columns, from_clause, seq_column, where, params, page, convert
-            )
+            self._db.execute("BEGIN")
+            try:
+                return fetch_page(
+                    self._db, columns, from_clause, seq_column, where, params, page, convert
+                )
+            finally:
+                self._db.execute("COMMIT")

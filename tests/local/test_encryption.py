@@ -68,7 +68,7 @@ def test_secret_files_are_private(
     data_dir = tmp_path / "perm"
     make_local_server(data_dir=data_dir)
     assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
-    for name in ("encryption.key", "digest.key", "client.json"):
+    for name in ("encryption.key", "digest.key", "client.json", "connect.db"):
         assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
     saved = json.loads((data_dir / "client.json").read_text())
     assert saved["project_id"].startswith("proj_")

@@ -172,12 +172,14 @@ def test_bad_token_requests(
     assert message in response.json()["error"]
 
 
-@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2]", b"", b'"text"'])
+@pytest.mark.parametrize(
+    "raw", [b"{not json", b"[1, 2]", b"", b'"text"', b"\xff\xfe", b"[" * 100_000, b" " * 300_000]
+)
 def test_malformed_bodies(local_server: LocalCredentials, raw: bytes) -> None:
     headers = {**api_headers(local_server), "content-type": "application/json"}
     response = http().post(_url(local_server, "/tokens"), content=raw, headers=headers)
     assert response.status_code == 400
-    assert "JSON" in response.json()["error"]
+    assert "JSON" in response.json()["error"] or "larger than" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
@@ -212,7 +214,7 @@ def _create(creds: LocalCredentials, body: dict[str, Any], env: str = "developme
     ("app", "cfmap", "message"),
     [
         ("no_such_app", "{}", "unknown app"),
-        ("openai", "{not json", "cfmap_json is not valid JSON"),
+        ("openai", "{not json", "malformed JSON in cfmap_json"),
         ("openai", "[]", "JSON object"),
         ("openai", json.dumps({"api_key": 5}), "must be strings"),
         ("openai", json.dumps({"organization": "o"}), "missing credential field(s)"),

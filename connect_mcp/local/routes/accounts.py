@@ -7,7 +7,6 @@ browser has no API token), and spends that token in the same transaction as the 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -25,6 +24,7 @@ from connect_mcp.local.http import (
     not_found,
     opt_str,
     page_request,
+    parse_json,
     project_scope,
     query_bool,
     query_str,
@@ -130,10 +130,7 @@ async def delete_app_accounts(request: Request) -> Response:
 
 def _credentials(app: CatalogApp, raw: str) -> dict[str, str]:
     """Parse and check `cfmap_json` against the app's fields; say exactly what is wrong."""
-    try:
-        fields = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ApiError(400, f"cfmap_json is not valid JSON: {exc}") from exc
+    fields = parse_json(raw, "cfmap_json")
     if not isinstance(fields, dict):
         raise ApiError(400, "cfmap_json must encode a JSON object of credential fields")
     bad_types = sorted(k for k, v in fields.items() if not isinstance(v, str))
