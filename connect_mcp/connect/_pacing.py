@@ -98,7 +98,9 @@ class KeyedPacer:
         self._margin = margin
         self._pacers: dict[str, SlidingWindowPacer] = {}
 
-    def __len__(self) -> int:
+    @property
+    def keys(self) -> int:
+        """How many keys have a pacer right now (idle ones are forgotten lazily)."""
         return len(self._pacers)
 
     def pacer(self, key: str) -> SlidingWindowPacer:

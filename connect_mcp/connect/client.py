@@ -123,10 +123,14 @@ class ConnectClient:
         self._token_pacer = (
             KeyedPacer(token_rate_per_minute, 60.0) if token_rate_per_minute else None
         )
-        self._account_pacer = (
+        account_pacer = (
             SlidingWindowPacer(account_rate_per_window, account_rate_window_seconds)
             if account_rate_per_window
             else None
+        )
+        #: Paces account reads and deletes (None: pacing off, the server's 429s still count).
+        self._account_pace: Callable[[float], Awaitable[None]] | None = (
+            None if account_pacer is None else account_pacer.acquire
         )
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
@@ -219,7 +223,7 @@ class ConnectClient:
             self._project_path("tokens"),
             json_body=body,
             idempotent=True,  # see the module docstring: a lost token is inert
-            pace=(lambda budget: pacer.acquire(user, budget)) if pacer else None,
+            pace=None if pacer is None else (lambda budget: pacer.acquire(user, budget)),
             learn=False,  # the token is meant for the end user; see module docstring
         )
         return responses.parse_model(ConnectToken, data, "POST", self._project_path("tokens"))
@@ -472,10 +476,6 @@ class ConnectClient:
     def _project_path(self, *segments: str) -> str:
         parts = [check.segment(self.project_id), *(check.segment(s) for s in segments)]
         return "/v1/connect/" + "/".join(parts)
-
-    def _account_pace(self, budget: float) -> Awaitable[None]:
-        assert self._account_pacer is not None
-        return self._account_pacer.acquire(budget)
 
     async def _fetch_access_token(self) -> tuple[str, float]:
         """POST /v1/oauth/token (client credentials); retried like any idempotent call."""

@@ -1,0 +1,333 @@
+"""Workflow invocation: where a request may go, what it carries, and that it is sent once.
+
+The workflow endpoints here are a real HTTP server on loopback (a few lines of stdlib),
+reached through the client's loopback workflow-domain mode - the same mode the local
+Connect server's workflows use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from connect_mcp.connect import (
+    ConnectTimeoutError,
+    InvalidArgumentError,
+    UpstreamError,
+    WorkflowURLRefusedError,
+)
+from connect_mcp.connect._workflow import WorkflowURLPolicy
+from connect_mcp.local.embedded import LocalCredentials
+from connect_mcp.redact import Redactor
+from tests.connect.helpers import CountingTransport, local_client
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class WorkflowHost:
+    domain: str
+    seen: list[Seen] = field(default_factory=list)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    host: WorkflowHost
+
+    def log_message(self, *_args: Any) -> None:  # keep test output clean
+        return
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        seen = Seen(self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        self.host.seen.append(seen)
+        if self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", f"http://{self.host.domain}/echo")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif self.path == "/slow":
+            time.sleep(1.5)
+            self._send(200, b"{}")
+        elif self.path == "/big":
+            self._send(200, b"x" * 3_000_000, "text/plain")
+        elif self.path == "/unavailable":
+            self._send(503, b'{"error": "busy"}')
+        else:
+            echo = {"method": seen.method, "headers": seen.headers, "body": body.decode()}
+            self._send(200, json.dumps(echo).encode(), extra={"Set-Cookie": "session=abc123456"})
+
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        kind: str = "application/json",
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            self.wfile.write(body)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _answer
+
+
+@pytest.fixture(scope="module")
+def workflow_host() -> Iterator[WorkflowHost]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.daemon_threads = True
+    host = WorkflowHost(f"127.0.0.1:{server.server_address[1]}")
+    _Handler.host = host
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield host
+    server.shutdown()
+    server.server_close()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+# -- what is sent ---------------------------------------------------------------------------
+
+
+async def test_an_invocation_carries_the_user_environment_token_and_json_body(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    redactor = Redactor()
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, redactor=redactor
+    ) as client:
+        response = await client.invoke_workflow(
+            "echo", "user/42", body={"n": 1}, headers={"X-Trace": "t-1"}
+        )
+    assert response.status_code == 200
+    echoed = response.json_body()
+    assert echoed["method"] == "POST"
+    assert echoed["body"] == '{"n": 1}'
+    assert echoed["headers"]["x-pd-external-user-id"] == "user/42"
+    assert echoed["headers"]["x-pd-environment"] == "development"
+    assert echoed["headers"]["content-type"] == "application/json"
+    assert echoed["headers"]["x-trace"] == "t-1"
+    # The workflow echoed our access token: it comes back masked, never in clear.
+    assert echoed["headers"]["authorization"] == "Bearer [REDACTED]"
+    assert response.headers["set-cookie"] == "[REDACTED]"
+
+
+async def test_static_bearer_and_no_auth(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    transport = CountingTransport()
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, transport=transport
+    ) as client:
+        static = await client.invoke_workflow(
+            "echo", "u1", auth="static_bearer", static_bearer="wf-static-bearer-123"
+        )
+        none = await client.invoke_workflow("echo", "u1", method="GET", auth="none")
+    assert static.json_body()["headers"]["authorization"] == "Bearer [REDACTED]"
+    assert "authorization" not in none.json_body()["headers"]
+    assert transport.token_requests == 0  # neither needed our Pipedream token
+
+
+async def test_a_redirect_is_returned_not_followed(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    before = len(workflow_host.seen)
+    async with local_client(local_server, workflow_domain=workflow_host.domain) as client:
+        response = await client.invoke_workflow("redirect", "u1", auth="none")
+    assert response.status_code == 302
+    assert [s.path for s in workflow_host.seen[before:]] == ["/redirect"]
+
+
+async def test_a_large_answer_is_cut_at_the_limit(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, workflow_response_limit=10_000
+    ) as client:
+        response = await client.invoke_workflow("big", "u1", method="GET", auth="none")
+    assert response.truncated is True
+    assert response.body == "x" * 10_000
+
+
+# -- sent at most once ----------------------------------------------------------------------
+
+
+async def test_a_timed_out_invocation_is_not_re_sent(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, timeout=0.5
+    ) as client:
+        with pytest.raises(ConnectTimeoutError, match="not re-sent"):
+            await client.invoke_workflow("slow", "u1", auth="none")
+    assert [s.path for s in workflow_host.seen[before:]] == ["/slow"]
+
+
+async def test_a_503_from_a_workflow_is_its_answer_not_a_retry(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    before = len(workflow_host.seen)
+    async with local_client(local_server, workflow_domain=workflow_host.domain) as client:
+        response = await client.invoke_workflow("unavailable", "u1", auth="none")
+    assert response.status_code == 503
+    assert len(workflow_host.seen) - before == 1
+
+
+async def test_a_refused_connection_is_retried_because_nothing_was_sent(
+    local_server: LocalCredentials,
+) -> None:
+    transport = CountingTransport()
+    async with local_client(
+        local_server,
+        workflow_domain=f"127.0.0.1:{_closed_port()}",
+        transport=transport,
+        max_retries=2,
+    ) as client:
+        with pytest.raises(UpstreamError, match="ConnectError"):
+            await client.invoke_workflow("echo", "u1", auth="none")
+    assert len(transport.requests) == 3
+
+
+# -- what is refused ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "https://m.pipedream.net.evil.com/",
+        "https://evilm.pipedream.net/",
+        "https://en1.m.pipedream.net@evil.com/",
+        "https://user:pw@en1.m.pipedream.net/",
+        "http://en1.m.pipedream.net/",
+        "ftp://en1.m.pipedream.net/",
+        "https://93.184.216.34/",
+        "https://[::1]/",
+        "https://127.0.0.1/",
+        "https://en1.m.pipedream.net:8443/",
+        "https://en1.m.pipedream.net./",
+        "https://en1.m\uff0epipedream.net/",  # fullwidth dot: IDNA would fold it to "."
+        "https://en1.m.pipedream.net\\@evil.com/",
+        "https://en1.m.pipedream.net /",
+        "en1.m.pipedream.net",
+        "en1/../evil",
+        "-en1",
+        "https://pipedream.net/",
+        "https://localhost/",
+        "//evil.com/x",
+    ],
+)
+def test_endpoints_off_the_workflow_domain_are_refused(endpoint: str) -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net")
+    with pytest.raises(WorkflowURLRefusedError):
+        policy.resolve(endpoint)
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "url"),
+    [
+        ("en1a2b3c", "https://en1a2b3c.m.pipedream.net/"),
+        ("EO42", "https://eo42.m.pipedream.net/"),
+        ("https://en1.m.pipedream.net", "https://en1.m.pipedream.net"),
+        ("https://en1.M.Pipedream.net:443/hook?x=1#frag", "https://en1.m.pipedream.net/hook?x=1"),
+        ("https://m.pipedream.net/", "https://m.pipedream.net/"),
+        ("https://hooks.example.com/run", "https://hooks.example.com/run"),
+        ("https://a.b.internal.example/x", "https://a.b.internal.example/x"),
+    ],
+)
+def test_endpoints_on_the_domain_or_the_allowlist_resolve(endpoint: str, url: str) -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net", ["hooks.example.com", "*.internal.example"])
+    assert str(policy.resolve(endpoint)) == url
+
+
+def test_an_allowlist_entry_is_exact_unless_it_is_a_wildcard() -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net", ["hooks.example.com", "*.internal.example"])
+    for refused in (
+        "https://sub.hooks.example.com/",
+        "https://internal.example/",
+        "http://hooks.example.com/",
+    ):
+        with pytest.raises(WorkflowURLRefusedError):
+            policy.resolve(refused)
+
+
+def test_plain_http_is_accepted_only_on_a_loopback_workflow_domain() -> None:
+    policy = WorkflowURLPolicy("127.0.0.1:8123")
+    assert str(policy.resolve("en1")) == "http://127.0.0.1:8123/en1"
+    assert str(policy.resolve("http://127.0.0.1:8123/x")) == "http://127.0.0.1:8123/x"
+    for refused in ("http://127.0.0.1:9999/x", "http://127.0.0.2:8123/x", "http://evil.com/"):
+        with pytest.raises(WorkflowURLRefusedError):
+            policy.resolve(refused)
+
+
+@pytest.mark.parametrize("domain", ["", "10.0.0.1", "exa mple.com", "a/b", "evil.com/path"])
+def test_a_bad_workflow_domain_is_refused_at_construction(domain: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        WorkflowURLPolicy(domain)
+
+
+async def test_a_refused_endpoint_sends_nothing_not_even_a_token_request(
+    local_server: LocalCredentials,
+) -> None:
+    transport = CountingTransport()
+    async with local_client(local_server, transport=transport) as client:
+        with pytest.raises(WorkflowURLRefusedError):
+            await client.invoke_workflow("https://attacker.example/collect", "u1")
+    assert transport.requests == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "why"),
+    [
+        ({"headers": {"Authorization": "Bearer x"}}, "set by the client"),
+        ({"headers": {"X-PD-External-User-ID": "someone-else"}}, "set by the client"),
+        ({"headers": {"X-Bad": "a\r\nInjected: 1"}}, "printable ASCII"),
+        ({"method": "TRACE"}, "method must be one of"),
+        ({"method": "GET", "body": {"a": 1}}, "cannot carry a body"),
+        ({"body": {"x": float("nan")}}, "JSON-serialisable"),
+        ({"auth": "static_bearer"}, "needs static_bearer"),
+    ],
+)
+async def test_bad_invocations_are_refused_before_sending(
+    local_server: LocalCredentials, kwargs: dict[str, Any], why: str
+) -> None:
+    transport = CountingTransport()
+    async with local_client(
+        local_server, transport=transport, workflow_domain="127.0.0.1:1"
+    ) as client:
+        with pytest.raises(InvalidArgumentError, match=why):
+            await client.invoke_workflow("en1", "u1", **kwargs)
+    assert transport.requests == []
+
+
+async def test_a_non_ascii_user_cannot_travel_in_the_header(
+    local_server: LocalCredentials,
+) -> None:
+    async with local_client(local_server, workflow_domain="127.0.0.1:1") as client:
+        with pytest.raises(InvalidArgumentError, match="printable ASCII"):
+            await client.invoke_workflow("en1", "usér")
