@@ -128,3 +128,30 @@ def test_project_info_and_apps(pd: Pipedream, local_server: LocalCredentials) ->
     slack = pd.apps.retrieve("slack").data
     assert slack.name == "Slack"
     assert pd.apps.retrieve(slack.id or "").data.name_slug == "slack"
+
+
+def test_create_and_reconnect_an_account(pd: Pipedream) -> None:
+    user = uuid4().hex
+    ctok = pd.tokens.create(external_user_id=user).token
+    made = pd.accounts.create(
+        app_slug="shopify_developer_app",
+        cfmap_json='{"oauth_access_token": "shpat_1", "shop_id": "my-store"}',
+        connect_token=ctok,
+        name="Store",
+    )
+    assert made.name == "Store"
+    assert made.external_id == user
+    assert made.expires_at is not None
+    assert pd.tokens.validate(ctok, app_id="shopify_developer_app").success is False
+    again = pd.tokens.create(external_user_id=user).token
+    fixed = pd.accounts.create(
+        app_slug="shopify_developer_app",
+        cfmap_json='{"oauth_access_token": "shpat_2", "shop_id": "my-store"}',
+        connect_token=again,
+        account_id=made.id,
+    )
+    assert fixed.id == made.id
+    creds = pd.accounts.retrieve(made.id, include_credentials=True).credentials
+    assert creds is not None
+    assert creds.oauth_access_token == "shpat_2"
+    assert [a.id for a in pd.accounts.list(external_user_id=user)] == [made.id]
