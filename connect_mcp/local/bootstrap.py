@@ -23,6 +23,7 @@ from pathlib import Path
 
 from connect_mcp.local import crypto
 from connect_mcp.local.crypto import DataKey
+from connect_mcp.local.dirlock import DirLock
 from connect_mcp.local.store import Store, new_id
 
 DB_FILE = "connect.db"
@@ -44,6 +45,11 @@ class Opened:
     store: Store
     digest_key: bytes
     project: LocalProject
+    lock: DirLock
+
+    def close(self) -> None:
+        self.store.close()
+        self.lock.release()
 
 
 def prepare_dir(data_dir: Path) -> None:
@@ -118,12 +124,18 @@ def _open_store(data_dir: Path, key: DataKey, *, configured: bool) -> Store:
 def open_data_dir(data_dir: Path, *, encryption_key: str | None = None) -> Opened:
     """Everything a server (or the seed command) needs, created on first use."""
     prepare_dir(data_dir)
-    key = load_data_key(data_dir, encryption_key)
-    digest_key = _digest_key(data_dir)
-    store = _open_store(data_dir, key, configured=bool(encryption_key))
+    lock = DirLock(data_dir, exclusive=False)
+    try:
+        key = load_data_key(data_dir, encryption_key)
+        digest_key = _digest_key(data_dir)
+        store = _open_store(data_dir, key, configured=bool(encryption_key))
+    except BaseException:
+        lock.release()
+        raise
     try:
         project = _project(store, data_dir, digest_key)
     except BaseException:
         store.close()
+        lock.release()
         raise
-    return Opened(store=store, digest_key=digest_key, project=project)
+    return Opened(store=store, digest_key=digest_key, project=project, lock=lock)

@@ -81,6 +81,7 @@ def _run(args: argparse.Namespace) -> int:
     import threading
 
     from connect_mcp.local.crypto import EncryptionKeyError
+    from connect_mcp.local.dirlock import DataDirBusyError
     from connect_mcp.local.embedded import EmbeddedServer
     from connect_mcp.log import get_logger
     from connect_mcp.redact import REDACTOR
@@ -98,7 +99,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     try:
         creds = server.start()
-    except (EncryptionKeyError, OSError) as exc:
+    except (EncryptionKeyError, DataDirBusyError, OSError) as exc:
         print(f"connect-mcp local: {exc}", file=sys.stderr)
         return 2
     REDACTOR.add(creds.client_secret)
@@ -125,6 +126,7 @@ def _seed(args: argparse.Namespace) -> int:
     import sys
 
     from connect_mcp.local.crypto import EncryptionKeyError
+    from connect_mcp.local.dirlock import DataDirBusyError
     from connect_mcp.local.seed import seed
 
     settings, data_dir = _settings_and_dir(args)
@@ -140,7 +142,7 @@ def _seed(args: argparse.Namespace) -> int:
             prefix=args.prefix,
             encryption_key=_key(settings),
         )
-    except EncryptionKeyError as exc:
+    except (EncryptionKeyError, DataDirBusyError) as exc:
         print(f"connect-mcp local seed: {exc}", file=sys.stderr)
         return 2
     print(
@@ -154,12 +156,13 @@ def _rotate(args: argparse.Namespace) -> int:
     import sys
 
     from connect_mcp.local.crypto import EncryptionKeyError
+    from connect_mcp.local.dirlock import DataDirBusyError
     from connect_mcp.local.keys import rotate_key
 
     settings, data_dir = _settings_and_dir(args)
     try:
         rotation = rotate_key(data_dir, encryption_key=_key(settings))
-    except (EncryptionKeyError, FileNotFoundError) as exc:
+    except (EncryptionKeyError, FileNotFoundError, DataDirBusyError) as exc:
         print(f"connect-mcp local rotate-key: {exc}", file=sys.stderr)
         return 2
     print(

@@ -74,7 +74,7 @@ class EmbeddedServer:
         try:
             sock = _bind(self.host, self.port)
         except BaseException:
-            opened.store.close()
+            opened.close()
             raise
         port = sock.getsockname()[1]
         base_url = f"http://{_url_host(self.host)}:{port}"
@@ -133,7 +133,7 @@ class EmbeddedServer:
         if thread is not None:
             thread.join(timeout=10)
         if opened is not None:
-            opened.store.close()
+            opened.close()
 
     def __enter__(self) -> LocalCredentials:
         return self.start()

@@ -15,6 +15,7 @@ from pathlib import Path
 from connect_mcp.local import crypto
 from connect_mcp.local.bootstrap import DB_FILE, KEY_FILE, PENDING_KEY_FILE, load_data_key
 from connect_mcp.local.crypto import DataKey
+from connect_mcp.local.dirlock import DirLock
 from connect_mcp.local.store import Store
 
 
@@ -27,29 +28,40 @@ class Rotation:
     configured_key_replaced: bool
 
 
-def rotate_key(
-    data_dir: Path, *, encryption_key: str | None = None, new_key: DataKey | None = None
-) -> Rotation:
-    """Re-encrypt the data dir's credentials under `new_key` (generated if not given).
-
-    Stop any server using the data dir first: it keeps the old key in memory.
-    """
-    if not (data_dir / DB_FILE).exists():
-        raise FileNotFoundError(f"no local Connect data in {data_dir}")
-    old = load_data_key(data_dir, encryption_key)
-    fresh = new_key or DataKey.generate()
+def _reseal(data_dir: Path, old: DataKey, fresh: DataKey) -> int:
     store = Store(data_dir / DB_FILE, old)  # refuses a key that cannot open the data
     pending = data_dir / PENDING_KEY_FILE
     try:
         crypto.write_secret_file(pending, fresh.encode() + "\n")
         count = store.rotate_key(fresh)
     except BaseException:
-        store.close()
         pending.unlink(missing_ok=True)
         raise
-    store.close()
+    finally:
+        store.close()
+    os.replace(pending, data_dir / KEY_FILE)
+    return count
+
+
+def rotate_key(
+    data_dir: Path, *, encryption_key: str | None = None, new_key: DataKey | None = None
+) -> Rotation:
+    """Re-encrypt the data dir's credentials under `new_key` (generated if not given).
+
+    A running server keeps the old key in memory and would seal new accounts with it, so
+    it holds a shared lock on the data dir and this refuses (`DataDirBusyError`) until it
+    stops.
+    """
+    if not (data_dir / DB_FILE).exists():
+        raise FileNotFoundError(f"no local Connect data in {data_dir}")
+    lock = DirLock(data_dir, exclusive=True)  # no server may hold the old key meanwhile
+    try:
+        old = load_data_key(data_dir, encryption_key)
+        fresh = new_key or DataKey.generate()
+        count = _reseal(data_dir, old, fresh)
+    finally:
+        lock.release()
     key_file = data_dir / KEY_FILE
-    os.replace(pending, key_file)
     return Rotation(
         old_key_id=old.key_id,
         new_key_id=fresh.key_id,

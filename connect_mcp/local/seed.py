@@ -79,4 +79,4 @@ def seed(
         opened.store.create_accounts_bulk(scope, batch)
         return SeedResult(scope.project_id, environment, users, len(batch))
     finally:
-        opened.store.close()
+        opened.close()

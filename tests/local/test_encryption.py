@@ -13,6 +13,7 @@ import pytest
 
 from connect_mcp.local import crypto
 from connect_mcp.local.crypto import DataKey
+from connect_mcp.local.dirlock import DataDirBusyError
 from connect_mcp.local.embedded import EmbeddedServer, LocalCredentials
 from connect_mcp.local.keys import rotate_key
 from connect_mcp.local.seed import seed
@@ -127,6 +128,18 @@ def test_rotate_key_reencrypts_everything(tmp_path: Path) -> None:
         assert _credentials(creds, made["id"]) == {"api_key": "sk-before-rotation"}
     with pytest.raises(crypto.WrongKeyError):
         EmbeddedServer(data_dir, encryption_key=old.encode()).start()
+
+
+def test_rotate_key_refuses_while_a_server_runs(tmp_path: Path) -> None:
+    data_dir = tmp_path / "busy"
+    with EmbeddedServer(data_dir) as creds:
+        made = seed_account(creds, "ivan", "stripe", {"api_key": "sk_busy"})
+        key_before = (data_dir / "encryption.key").read_text()
+        with pytest.raises(DataDirBusyError, match="stop it"):
+            rotate_key(data_dir)
+        assert (data_dir / "encryption.key").read_text() == key_before
+        assert _credentials(creds, made["id"]) == {"api_key": "sk_busy"}
+    assert rotate_key(data_dir).accounts == 1
 
 
 def test_interrupted_rotation_is_finished_on_start(tmp_path: Path) -> None:
