@@ -1,0 +1,87 @@
+"""`invoke_workflow` against a stand-in workflow host on loopback (the Connect client's loopback
+rule: when the workflow domain is a loopback host:port, `http` is allowed there and an endpoint
+id travels in the path)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from mcp import Client
+from mcp.server import MCPServer
+
+from connect_mcp.local.embedded import LocalCredentials
+from connect_mcp.server.state import ServerState
+from tests.server.helpers import ERAS, Listener, call, data, make_server, new_user, text
+
+
+def _server(
+    creds: LocalCredentials, user: str, domain: str, limit: int = 16_384
+) -> MCPServer[ServerState]:
+    return make_server(
+        creds,
+        user,
+        workflow_domain=domain,
+        workflow_response_limit=limit,
+        client={"workflow_domain": domain, "workflow_response_limit": limit},
+    )
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_invoke_workflow_for_the_session_user(
+    local_server: LocalCredentials, mode: str
+) -> None:
+    user = new_user()
+    with Listener(reply=lambda r: (201, {"got": json.loads(r["body"] or "null")})) as host:
+        server = _server(local_server, user, host.netloc)
+        async with Client(server, mode=mode) as c:
+            result = await call(
+                c, "invoke_workflow", {"endpoint": "en123abc", "body": {"hello": "world"}}
+            )
+    assert not result.is_error, text(result)
+    assert data(result)["status"] == 201
+    assert json.loads(data(result)["body"]) == {"got": {"hello": "world"}}
+    assert data(result)["truncated"] is False
+    [request] = host.requests
+    assert request["method"] == "POST"
+    assert request["path"].startswith("/en123abc")
+    assert request["headers"]["x-pd-external-user-id"] == user
+    assert request["headers"]["authorization"].startswith("Bearer ")
+
+
+async def test_workflow_response_is_truncated_to_the_limit(local_server: LocalCredentials) -> None:
+    with Listener(reply=lambda r: (200, {"blob": "x" * 5000})) as host:
+        server = _server(local_server, new_user(), host.netloc, limit=200)
+        async with Client(server) as c:
+            result = await call(c, "invoke_workflow", {"endpoint": "en123abc", "method": "GET"})
+    assert data(result)["truncated"] is True
+    assert len(data(result)["body"]) <= 200
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:{evil}/en123abc",
+        "http://localhost:{evil}/",
+        "https://en123abc.m.pipedream.net.127.0.0.1.nip.io/",
+        "http://169.254.169.254/latest/meta-data/",
+        "https://user@{allowed}/en123abc",
+        "file:///etc/passwd",
+    ],
+)
+async def test_off_domain_endpoint_is_refused_before_any_request(
+    local_server: LocalCredentials, endpoint: str
+) -> None:
+    with Listener() as allowed, Listener() as evil:
+        target = endpoint.format(evil=evil.port, allowed=allowed.netloc)
+        server = _server(local_server, new_user(), allowed.netloc)
+        async with Client(server) as c:
+            result = await c.call_tool(
+                "invoke_workflow",
+                {"endpoint": target, "auth": "static_bearer", "static_bearer": "s3cr3t-bearer-x"},
+            )
+    assert result.is_error
+    assert "nothing was sent" in text(result)
+    assert "s3cr3t-bearer-x" not in text(result)
+    assert evil.requests == []
+    assert allowed.requests == []
