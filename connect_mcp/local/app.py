@@ -6,6 +6,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from connect_mcp.local.http import NOT_FOUND, ApiError
 from connect_mcp.local.routes import api_routes
@@ -32,7 +33,25 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": "internal server error"}, 500)
 
 
-def build_app(state: LocalState) -> Starlette:
+class _RawPathRouting:
+    """Route on the path as the client sent it, not the percent-decoded one.
+
+    An `external_user_id` may contain `/`; clients send it as `%2F`, and routing on the
+    decoded path would split it into two segments (a 404 or, worse, another route). Handlers
+    decode each parameter themselves (`http.path_param`).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raw = scope.get("raw_path")
+        if scope["type"] == "http" and raw:
+            scope = {**scope, "path": raw.decode("latin-1").partition("?")[0]}
+        await self.app(scope, receive, send)
+
+
+def build_app(state: LocalState) -> ASGIApp:
     app = Starlette(
         routes=api_routes(),
         exception_handlers={
@@ -42,4 +61,4 @@ def build_app(state: LocalState) -> Starlette:
         },
     )
     app.state.local = state
-    return app
+    return _RawPathRouting(app)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -39,6 +39,14 @@ class ApiError(Exception):
 
 def not_found() -> ApiError:
     return ApiError(404, NOT_FOUND)
+
+
+def path_param(request: Request, name: str) -> str:
+    """A path parameter, percent-decoded here because routing ran on the raw path.
+
+    See `app._RawPathRouting`: `%2F` inside an id stays inside its segment.
+    """
+    return unquote(str(request.path_params.get(name, "")))
 
 
 def state_of(request: Request) -> LocalState:
@@ -93,7 +101,7 @@ def project_scope(request: Request) -> Scope:
     """Authenticate, then pin the request to its token's project and its environment."""
     project = bearer_project(request)
     env = environment(request)
-    if request.path_params.get("project_id") != project:
+    if path_param(request, "project_id") != project:
         raise ApiError(404, NOT_FOUND)
     return Scope(project, env)
 

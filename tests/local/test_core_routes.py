@@ -114,3 +114,27 @@ def test_embedded_server_is_quick_and_silent_on_stdout(
     # Stopped means stopped: the port no longer answers.
     with pytest.raises(httpx2.TransportError):
         httpx2.get(f"{creds.base_url}/v1/connect/apps", timeout=2)
+
+
+@pytest.mark.parametrize(
+    "user", ["team/alice", "a%2Fb", "100% sure", "q?x=1#frag", "émile 漢字", "a+b", ".hidden"]
+)
+def test_odd_external_user_ids_stay_in_their_segment(
+    local_server: LocalCredentials, user: str
+) -> None:
+    """Ids are percent-encoded by clients; a `/` inside one must not split the path."""
+    from urllib.parse import quote
+
+    account = seed_account(local_server, user, "openai", {"api_key": "k"})
+    assert account["external_id"] == user
+    headers = api_headers(local_server)
+    segment = quote(user, safe="")
+    mine = httpx2.get(_url(local_server, f"/users/{segment}/accounts"), headers=headers)
+    assert mine.status_code == 200, mine.text
+    assert [a["id"] for a in mine.json()] == [account["id"]]
+    gone = httpx2.delete(_url(local_server, f"/users/{segment}"), headers=headers)
+    assert gone.status_code == 204
+    assert (
+        httpx2.get(_url(local_server, f"/accounts/{account['id']}"), headers=headers).status_code
+        == 404
+    )

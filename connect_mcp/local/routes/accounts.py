@@ -25,6 +25,7 @@ from connect_mcp.local.http import (
     opt_str,
     page_request,
     parse_json,
+    path_param,
     project_scope,
     query_bool,
     query_str,
@@ -83,7 +84,7 @@ async def get_account(request: Request) -> Response:
     include = query_bool(request, "include_credentials")
     headers = account_limit(request, scope)
     store = state_of(request).store
-    row = store.get_account(scope, request.path_params["account_id"])
+    row = store.get_account(scope, path_param(request, "account_id"))
     if row is None:
         raise not_found()
     return json_ok(account_json(store, row, include_credentials=include), headers=headers)
@@ -91,7 +92,7 @@ async def get_account(request: Request) -> Response:
 
 async def user_accounts(request: Request) -> Response:
     scope = project_scope(request)
-    external_id = check_external_user_id(request.path_params["external_user_id"])
+    external_id = check_external_user_id(path_param(request, "external_user_id"))
     slugs = _app_filter(request)
     include = query_bool(request, "include_credentials")
     headers = account_limit(request, scope)
@@ -110,7 +111,7 @@ async def user_accounts(request: Request) -> Response:
 async def delete_account(request: Request) -> Response:
     scope = project_scope(request)
     headers = account_limit(request, scope)
-    if not state_of(request).store.delete_account(scope, request.path_params["account_id"]):
+    if not state_of(request).store.delete_account(scope, path_param(request, "account_id")):
         raise not_found()
     return no_content(headers=headers)
 
@@ -118,7 +119,7 @@ async def delete_account(request: Request) -> Response:
 async def delete_app_accounts(request: Request) -> Response:
     scope = project_scope(request)
     headers = account_limit(request, scope)
-    app = find_app(request.path_params["app_id"])
+    app = find_app(path_param(request, "app_id"))
     if app is None:
         raise not_found()
     state_of(request).store.delete_app_accounts(scope, app.name_slug)
@@ -173,7 +174,7 @@ async def create_account(request: Request) -> Response:
     problem = token_problem(token, now)
     if problem is not None or token is None:
         raise ApiError(401, problem or "invalid connect token")
-    if token.project_id != request.path_params["project_id"]:
+    if token.project_id != path_param(request, "project_id"):
         raise ApiError(401, "the connect token was not issued for this project")
     if token.environment != env:
         raise ApiError(400, f"the connect token was issued for the {token.environment} environment")

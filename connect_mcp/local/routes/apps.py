@@ -13,6 +13,7 @@ from connect_mcp.local.http import (
     json_ok,
     not_found,
     page_request,
+    path_param,
     project_scope,
     query_str,
     state_of,
@@ -60,7 +61,7 @@ async def list_apps(request: Request) -> Response:
 
 async def get_app(request: Request) -> Response:
     bearer_project(request)
-    app = find_app(request.path_params["app_id"])
+    app = find_app(path_param(request, "app_id"))
     if app is None:
         raise not_found()
     return json_ok({"data": app.to_json()})

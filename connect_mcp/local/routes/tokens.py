@@ -17,6 +17,7 @@ from connect_mcp.local.http import (
     json_ok,
     limit_hit,
     opt_url,
+    path_param,
     project_scope,
     state_of,
 )
@@ -96,7 +97,7 @@ def token_problem(token: ConnectTokenRow | None, now: float) -> str | None:
 
 async def validate(request: Request) -> Response:
     state = state_of(request)
-    ctok = request.path_params["ctok"]
+    ctok = path_param(request, "ctok")
     token = state.store.connect_token(state.digest(ctok))
     problem = token_problem(token, state.clock())
     if problem is not None or token is None:

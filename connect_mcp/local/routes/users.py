@@ -12,6 +12,7 @@ from connect_mcp.local.http import (
     no_content,
     not_found,
     page_request,
+    path_param,
     project_scope,
     query_str,
     state_of,
@@ -29,7 +30,7 @@ async def list_users(request: Request) -> Response:
 
 async def delete_user(request: Request) -> Response:
     scope = project_scope(request)
-    external_id = check_external_user_id(request.path_params["external_user_id"])
+    external_id = check_external_user_id(path_param(request, "external_user_id"))
     headers = account_limit(request, scope)
     if not state_of(request).store.delete_user(scope, external_id):
         raise not_found()
