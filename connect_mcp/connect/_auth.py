@@ -6,6 +6,9 @@
   made; the others wait for its result under one lock and then read the cache.
 * **Refreshed early**: a token is treated as expired `margin` seconds before its real
   expiry, so a request never leaves with a token that dies in flight.
+* **Failing together**: callers that were waiting while a fetch failed get that failure
+  instead of each starting their own full retry sequence in turn - with the token endpoint
+  down, 50 waiting calls would otherwise take 50 times the retry budget to give up.
 * **Invalidated precisely**: after a 401 the caller invalidates *the token it used*; if
   another caller already replaced it, the fresh token stays - so a burst of 401s from one
   stale token causes one refresh, not one per caller.
@@ -45,6 +48,8 @@ class TokenCache:
         self._clock = clock
         self._token: AccessToken | None = None
         self._lock: anyio.Lock | None = None
+        # The last failed fetch: when it ended, and what it raised.
+        self._failure: tuple[float, Exception] | None = None
         #: How many tokens were fetched - for tests and metrics.
         self.fetches = 0
 
@@ -64,14 +69,23 @@ class TokenCache:
             return token.value
         if self._lock is None:  # created lazily: the client may be built outside a loop
             self._lock = anyio.Lock()
+        asked_at = self._clock()
         async with self._lock:
             token = self._valid()
-            if token is None:
+            if token is not None:
+                return token.value
+            if self._failure is not None and self._failure[0] >= asked_at:
+                raise self._failure[1]  # it failed while we waited: share the verdict
+            try:
                 value, lifetime = await self._fetch()
-                self.fetches += 1
-                expires = self._clock() + max(0.0, lifetime - refresh_margin(lifetime))
-                token = self._token = AccessToken(value, expires)
-            return token.value
+            except Exception as exc:
+                self._failure = (self._clock(), exc)
+                raise
+            self._failure = None
+            self.fetches += 1
+            expires = self._clock() + max(0.0, lifetime - refresh_margin(lifetime))
+            self._token = AccessToken(value, expires)
+            return value
 
     def invalidate(self, value: str) -> None:
         """Forget `value` if it is still the cached token (it was refused with a 401)."""

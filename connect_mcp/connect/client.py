@@ -28,6 +28,7 @@ Design decisions, each for a reason:
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
@@ -58,14 +59,15 @@ from connect_mcp.connect.models import (
     User,
     WorkflowResponse,
 )
-from connect_mcp.log import get_logger
 from connect_mcp.redact import REDACTED, REDACTOR, Redactor
 
 Environment = Literal["development", "production"]
 WorkflowAuth = Literal["oauth", "static_bearer", "none"]
 M = TypeVar("M", bound=BaseModel)
 
-_log = get_logger("connect_mcp.connect")
+# stdlib logging, not structlog: with no handler configured it never writes to stdout (which
+# belongs to the stdio transport), and `configure_logging` routes it to redacted JSON.
+_log = logging.getLogger("connect_mcp.connect")
 
 TOKEN_PATH = "/v1/oauth/token"  # noqa: S105 - a path, not a password
 DEFAULT_WORKFLOW_RESPONSE_LIMIT = 1_048_576
@@ -464,8 +466,7 @@ class ConnectClient:
                 delay = budget.next_delay()
                 if delay is None:
                     raise responses.transport_error(exc, verb, shown) from None
-                _log.info("connect.retry", method=verb, path=shown, reason=type(exc).__name__)
-                await anyio.sleep(delay)
+                await _retry_after(delay, verb, shown, type(exc).__name__)
                 continue
             if response.status_code == 401 and token is not None:
                 self._tokens.invalidate(token)  # the next call fetches a fresh one
@@ -546,10 +547,7 @@ class ConnectClient:
                     maybe_applied = maybe_applied or not never_sent
                     delay = budget.next_delay()
                     if delay is not None:
-                        _log.info(
-                            "connect.retry", method=method, path=shown, reason=type(exc).__name__
-                        )
-                        await anyio.sleep(delay)
+                        await _retry_after(delay, method, shown, type(exc).__name__)
                         continue
                 raise responses.transport_error(exc, method, shown) from None
             status = response.status_code
@@ -564,21 +562,24 @@ class ConnectClient:
                     raise responses.status_error(
                         response, method, shown, self._redactor, retry_after=asked
                     )
-                _log.info("connect.retry", method=method, path=shown, status=status, wait=delay)
-                await anyio.sleep(delay)
+                await _retry_after(delay, method, shown, "HTTP 429")
                 continue
             if status in RETRY_STATUSES and safe_to_resend:
                 delay = budget.next_delay()
                 if delay is not None:
                     maybe_applied = True
-                    _log.info("connect.retry", method=method, path=shown, status=status)
-                    await anyio.sleep(delay)
+                    await _retry_after(delay, method, shown, f"HTTP {status}")
                     continue
             if method == "DELETE" and status == 404 and maybe_applied:
                 return None  # an earlier attempt deleted it; the answer was lost
             if 200 <= status < 300:
                 return responses.parse_json(response, method, shown, self._redactor, learn=learn)
             raise responses.status_error(response, method, shown, self._redactor)
+
+
+async def _retry_after(delay: float, method: str, shown: str, why: str) -> None:
+    _log.info("connect retry: %s %s in %.2fs after %s", method, shown, delay, why)
+    await anyio.sleep(delay)
 
 
 async def _paced(

@@ -401,3 +401,39 @@ async def test_a_server_message_that_echoes_a_known_secret_is_redacted() -> None
             await client.list_accounts()
     assert caught.value.message == "bad client_secret [REDACTED]"
     assert SECRET not in str(caught.value)
+
+
+async def test_fifty_callers_share_one_failing_token_fetch_instead_of_queueing_retries() -> None:
+    def handle(request: httpx2.Request) -> httpx2.Response:
+        if request.url.path == "/v1/oauth/token":
+            token_attempts.append(1)
+            return httpx2.Response(503)
+        return httpx2.Response(200, json={"apps": []})
+
+    token_attempts: list[int] = []
+    client = ConnectClient(
+        client_id="c",
+        client_secret=SECRET,
+        project_id=PROJECT,
+        transport=httpx2.MockTransport(handle),
+        redactor=Redactor(),
+        max_retries=2,
+        retry_base_delay=0.05,
+        retry_max_delay=0.05,
+    )
+    errors: list[UpstreamError] = []
+
+    async def one() -> None:
+        try:
+            await client.get_project_info()
+        except UpstreamError as exc:
+            errors.append(exc)
+
+    async with client:
+        with anyio.fail_after(5):
+            async with anyio.create_task_group() as tg:
+                for _ in range(50):
+                    tg.start_soon(one)
+    assert len(errors) == 50
+    assert all(e.status == 503 and e.path == "/v1/oauth/token" for e in errors)
+    assert len(token_attempts) == 3  # one fetch with its retries, not one per caller

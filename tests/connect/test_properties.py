@@ -43,11 +43,6 @@ ID_STRINGS = st.one_of(st.sampled_from(TRICKY), ANY_TEXT)
 APP_KEYS = [key for app in APPS for key in (app.name_slug, app.id)]
 APP_STRINGS = st.one_of(st.sampled_from(APP_KEYS), ID_STRINGS)
 
-#: Until the local server routes on the raw path, "/" inside a path segment is decoded into a
-#: path separator there (see the report of issue 2); the property is checked for it through
-#: the query string and JSON body only.
-SLASH_ROUTING_FIXED = False
-
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCredentials]:
@@ -77,9 +72,6 @@ async def _round_trip_user(creds: LocalCredentials, external_user_id: str) -> No
         assert listed.external_id == external_user_id
         token = await client.create_connect_token(external_user_id)
         assert token.token.get_secret_value().startswith("ctok_")
-        if "/" in external_user_id and not SLASH_ROUTING_FIXED:
-            await client.delete_account(listed.id)
-            return
         [by_path] = await client.list_user_accounts(external_user_id)
         assert by_path.external_id == external_user_id
         await client.delete_user(external_user_id)
@@ -117,10 +109,6 @@ def test_any_app_string_is_refused_or_round_trips(server: LocalCredentials, app:
     anyio.run(_round_trip_app, server, app)
 
 
-@pytest.mark.xfail(
-    reason="local server routes on the percent-decoded path, so %2F splits the segment",
-    strict=False,
-)
 async def test_a_slash_inside_a_user_id_stays_inside_its_path_segment(
     server: LocalCredentials,
 ) -> None:
