@@ -72,6 +72,7 @@ class CatalogApp:
     featured_weight: float
     fields: tuple[CustomField, ...] = ()
     scopes: tuple[str, ...] = field(default=())
+    read_scopes: tuple[str, ...] = field(default=())
 
     @property
     def id(self) -> str:
@@ -107,11 +108,10 @@ class CatalogApp:
     def to_json(self) -> dict[str, Any]:
         """The `App` object exactly as the API returns it."""
         profiles: list[dict[str, Any]] = []
+        if self.read_scopes:
+            profiles.append({"name": "read_only", "scopes": list(self.read_scopes)})
         if self.scopes:
-            profiles = [
-                {"name": "read_only", "scopes": [s for s in self.scopes if "write" not in s]},
-                {"name": "read_write", "scopes": list(self.scopes)},
-            ]
+            profiles.append({"name": "read_write", "scopes": list(self.scopes)})
         return {
             "id": self.id,
             "name_slug": self.name_slug,
@@ -147,7 +147,8 @@ _APPS: tuple[CatalogApp, ...] = (
         "and maintain their software on GitHub.",
         ("Developer Tools",),
         5100,
-        scopes=("repo", "read:user", "write:discussion"),
+        scopes=("read:user", "repo", "workflow"),
+        read_scopes=("read:user", "repo:status"),
     ),
     CatalogApp(
         "slack",
@@ -157,7 +158,8 @@ _APPS: tuple[CatalogApp, ...] = (
         "and customers together in one place.",
         ("Communication",),
         9500,
-        scopes=("channels:read", "chat:write", "users:read"),
+        scopes=("channels:read", "users:read", "chat:write"),
+        read_scopes=("channels:read", "users:read"),
     ),
     CatalogApp(
         "google_sheets",
@@ -167,10 +169,8 @@ _APPS: tuple[CatalogApp, ...] = (
         "secure sharing in real-time and from any device.",
         ("Productivity",),
         9200,
-        scopes=(
-            "https://www.googleapis.com/auth/spreadsheets.readonly",
-            "https://www.googleapis.com/auth/spreadsheets.write",
-        ),
+        scopes=("https://www.googleapis.com/auth/spreadsheets",),
+        read_scopes=("https://www.googleapis.com/auth/spreadsheets.readonly",),
     ),
     CatalogApp(
         "gmail",
@@ -181,8 +181,9 @@ _APPS: tuple[CatalogApp, ...] = (
         9000,
         scopes=(
             "https://www.googleapis.com/auth/gmail.readonly",
-            "https://www.googleapis.com/auth/gmail.send.write",
+            "https://www.googleapis.com/auth/gmail.send",
         ),
+        read_scopes=("https://www.googleapis.com/auth/gmail.readonly",),
     ),
     CatalogApp(
         "notion",
@@ -202,6 +203,7 @@ _APPS: tuple[CatalogApp, ...] = (
         ("Sales and CRM", "Marketing"),
         7800,
         scopes=("crm.objects.contacts.read", "crm.objects.contacts.write"),
+        read_scopes=("crm.objects.contacts.read",),
     ),
     CatalogApp(
         "shopify_developer_app",
@@ -227,6 +229,7 @@ _APPS: tuple[CatalogApp, ...] = (
         ("Project Management", "Developer Tools"),
         4200,
         scopes=("read", "write"),
+        read_scopes=("read",),
     ),
     CatalogApp(
         "openai",
@@ -315,6 +318,7 @@ _APPS: tuple[CatalogApp, ...] = (
         ("Productivity", "Databases"),
         8100,
         scopes=("data.records:read", "data.records:write", "schema.bases:read"),
+        read_scopes=("data.records:read", "schema.bases:read"),
     ),
     CatalogApp(
         "postgresql",

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from connect_mcp.local.catalog import CatalogApp, find_app
+from connect_mcp.local.catalog import find_app
 from connect_mcp.local.http import iso
 from connect_mcp.local.store import AccountRow, Store, UserRow
-
-
-def app_json(app: CatalogApp) -> dict[str, Any]:
-    return app.to_json()
 
 
 def _missing_app(slug: str) -> dict[str, Any]:
@@ -37,7 +33,7 @@ def account_json(store: Store, row: AccountRow, *, include_credentials: bool) ->
         "external_id": row.external_id,
         "healthy": row.healthy,
         "dead": row.dead,
-        "app": app_json(app) if app else _missing_app(row.app_slug),
+        "app": app.to_json() if app else _missing_app(row.app_slug),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "authorized_scopes": list(app.scopes) if app and app.auth_type == "oauth" else [],
