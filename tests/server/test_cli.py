@@ -1,0 +1,148 @@
+"""The command line as a person and an MCP client use it: `serve` over stdio launched from
+`mcp.json`, `serve --http` with its start-up banner, start-up refusals, and `token`."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx2
+import jwt
+from mcp import Client, StdioServerParameters
+from mcp.client.streamable_http import streamable_http_client
+
+from tests.server.helpers import call, data
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _executable() -> str:
+    """The `connect-mcp` of this checkout's `.venv` (what mcp.json names), else of the running
+    interpreter's environment."""
+    local = REPO / ".venv" / "bin" / "connect-mcp"
+    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    return {**keep, "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"), **extra}
+
+
+def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [_executable(), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_env(tmp_path, **env),
+        cwd=REPO,
+        check=False,
+    )
+
+
+async def test_stdio_server_launched_as_mcp_json_says(tmp_path: Path) -> None:
+    entry = json.loads((REPO / "mcp.json").read_text())["mcpServers"]["connect-mcp"]
+    assert entry["command"] == ".venv/bin/connect-mcp"
+    command = entry["command"] if (REPO / entry["command"]).exists() else _executable()
+    params = StdioServerParameters(
+        command=command,
+        args=entry["args"],
+        env={**_env(tmp_path), **entry.get("env", {})},
+        cwd=REPO,
+    )
+    async with Client(params) as client:
+        tools = {t.name for t in (await client.list_tools()).tools}
+        listing = await call(client, "list_accounts")
+    assert len(tools) == 10
+    assert data(listing)["accounts"] == []
+
+
+def test_stdio_without_a_user_refuses_to_start(tmp_path: Path) -> None:
+    done = _run(tmp_path, "serve")
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "--external-user-id" in done.stderr
+    assert "CONNECT_MCP_EXTERNAL_USER_ID" in done.stderr
+
+
+def test_url_confirmation_policy_is_refused_for_now(tmp_path: Path) -> None:
+    done = _run(tmp_path, "serve", "--external-user-id", "u", CONNECT_MCP_CONFIRM="url")
+    assert done.returncode == 2
+    assert "CONNECT_MCP_CONFIRM=url" in done.stderr
+    assert done.stdout == ""
+
+
+def test_token_command(tmp_path: Path) -> None:
+    secret = "t" * 48
+    done = _run(
+        tmp_path,
+        "token",
+        "--user",
+        "alice",
+        "--write",
+        "--ttl",
+        "2h",
+        CONNECT_MCP_JWT_SECRET=secret,
+    )
+    assert done.returncode == 0, done.stderr
+    claims = jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"])
+    assert (claims["sub"], claims["perm"]) == ("alice", "write")
+    assert 7100 < claims["exp"] - claims["iat"] <= 7200
+    read = _run(tmp_path, "token", "--user", "bob", CONNECT_MCP_JWT_SECRET=secret)
+    assert jwt.decode(read.stdout.strip(), secret, algorithms=["HS256"])["perm"] == "read"
+
+
+def test_cli_module_is_light() -> None:
+    code = (
+        "import sys, connect_mcp.cli as c; c.build_parser(); "
+        "heavy = ('mcp', 'uvicorn', 'httpx2', 'connect_mcp.connect'); "
+        "print([m for m in heavy if m in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+async def test_http_banner_is_actionable(tmp_path: Path) -> None:
+    process = subprocess.Popen(
+        [_executable(), "serve", "--http", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(tmp_path),
+        cwd=REPO,
+    )
+    try:
+        assert process.stderr is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = process.stderr.readline()
+            lines.append(line)
+            if line.startswith("Tokens for other users"):
+                break
+        banner = "".join(lines)
+        url = re.search(r"URL: (http://127\.0\.0\.1:\d+/mcp)", banner)
+        token = re.search(r"Authorization: Bearer (\S+)", banner)
+        assert url, banner
+        assert token, banner
+        assert "embedded local Connect server" in banner
+        assert "npx @modelcontextprotocol/inspector" in banner
+        assert "curl" in banner
+        assert str(tmp_path / "data" / "mcp-dev-jwt-secret") in banner
+        http = httpx2.AsyncClient(headers={"authorization": f"Bearer {token[1]}"}, timeout=20)
+        async with Client(streamable_http_client(url[1], http_client=http)) as client:
+            assert len((await client.list_tools()).tools) == 10
+            listing = await call(client, "list_accounts")
+        assert data(listing)["accounts"] == []
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
+    assert process.stdout is not None
+    assert process.stdout.read() == ""
