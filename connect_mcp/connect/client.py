@@ -446,6 +446,8 @@ class ConnectClient:
             )
         elif auth not in ("oauth", "none"):
             raise InvalidArgumentError("auth must be 'oauth', 'static_bearer' or 'none'")
+        elif static_bearer is not None:
+            raise InvalidArgumentError("static_bearer is only used with auth='static_bearer'")
         shown = self._redactor.scrub(f"{url.scheme}://{url.netloc.decode()}{url.path}")
         budget = Budget(self._policy)
         while True:

@@ -87,9 +87,10 @@ async def test_concurrent_acquires_are_spread_over_windows() -> None:
         for _ in range(12):
             tg.start_soon(one)
     finished.sort()
-    assert finished[4] < 0.1
-    assert 0.19 <= finished[5] < 0.35
-    assert 0.39 <= finished[10] < 0.6
+    # Lower bounds are the pacer's promise; upper bounds only guard against a stall.
+    assert finished[4] < 0.15
+    assert 0.19 <= finished[5] < 0.6
+    assert 0.39 <= finished[10] < 0.9
 
 
 # -- retry timing ---------------------------------------------------------------------------

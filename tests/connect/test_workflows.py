@@ -311,6 +311,7 @@ async def test_a_refused_endpoint_sends_nothing_not_even_a_token_request(
         ({"method": "GET", "body": {"a": 1}}, "cannot carry a body"),
         ({"body": {"x": float("nan")}}, "JSON-serialisable"),
         ({"auth": "static_bearer"}, "needs static_bearer"),
+        ({"auth": "none", "static_bearer": "wf-static-1234"}, "only used with"),
     ],
 )
 async def test_bad_invocations_are_refused_before_sending(
