@@ -272,3 +272,26 @@ def test_bad_user_deletion_changes_nothing(local_server: LocalCredentials) -> No
     )
     assert response.status_code == 400
     assert _snapshot(local_server, user) == before
+
+
+def test_one_token_one_account_even_across_two_servers(
+    make_local_server: Callable[..., LocalCredentials], tmp_path: Path
+) -> None:
+    """Two servers on one data dir (embedded + standalone) race the same connect token."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    first = make_local_server(data_dir=tmp_path / "shared")
+    second = make_local_server(data_dir=tmp_path / "shared")
+    assert (first.project_id, first.client_id) == (second.project_id, second.client_id)
+    statuses: list[int] = []
+    for _ in range(5):
+        ctok = connect_token(first, "racer")["token"]
+        body = {"app_slug": "stripe", "cfmap_json": '{"api_key": "sk"}', "connect_token": ctok}
+        with ThreadPoolExecutor(4) as pool:
+            results = list(
+                pool.map(lambda c, b=body: _create(c, b), [first, second, first, second])
+            )
+        statuses += sorted(r.status_code for r in results)
+    assert statuses == [200, 401, 401, 401] * 5
+    accounts, _ = _snapshot(second, "racer")
+    assert accounts["page_info"]["total_count"] == 5
