@@ -141,3 +141,24 @@ def test_seed_command(tmp_path: Path) -> None:
         assert len({a["app"]["name_slug"] for a in body["data"]}) > 3
     finally:
         _stop(proc)
+
+
+def test_local_refuses_a_wrong_key_and_prints_nothing(tmp_path: Path) -> None:
+    from connect_mcp.local.crypto import DataKey
+    from connect_mcp.local.seed import seed
+
+    data_dir = tmp_path / "keyed"
+    seed(data_dir, users=1, accounts_per_user=1)
+    env = {**_env(tmp_path), "CONNECT_MCP_LOCAL_ENCRYPTION_KEY": DataKey.generate().encode()}
+    done = subprocess.run(
+        [sys.executable, "-m", "connect_mcp", "local", "--port", "0", "--data-dir", str(data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "cannot decrypt" in done.stderr
