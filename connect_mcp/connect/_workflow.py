@@ -68,6 +68,7 @@ _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HOSTNAME = re.compile(
     r"^(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 )
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 _UNSAFE = re.compile(r"[^\x21-\x7e]|\\")  # anything but visible ASCII, and backslash
 
 
@@ -93,8 +94,9 @@ class _HostRule:
     subdomains: bool  # also any subdomain of `host`
     exact: bool  # the host itself is allowed
 
-    def matches(self, host: str, port: int | None) -> bool:
-        if port != self.port:
+    def matches(self, host: str, port: int | None, scheme: str) -> bool:
+        default = _DEFAULT_PORTS.get(scheme)
+        if (port or default) != (self.port or default):  # "example:443" is "example" on https
             return False
         if self.exact and host == self.host:
             return True
@@ -176,7 +178,7 @@ class WorkflowURLPolicy:
         if not host or host.endswith("."):
             raise WorkflowURLRefusedError("workflow URL needs a plain host name")
         port = url.port  # None when absent or the scheme's default
-        on_domain = self._domain_rule.matches(host, port)
+        on_domain = self._domain_rule.matches(host, port, url.scheme)
         if url.scheme == "http":
             if not (self.loopback and on_domain):
                 raise WorkflowURLRefusedError(
@@ -186,7 +188,7 @@ class WorkflowURLPolicy:
             raise WorkflowURLRefusedError("workflow URL must use https")
         if _ip(host) is not None and not (self.loopback and on_domain):
             raise WorkflowURLRefusedError("workflow URL may not be an IP address")
-        if not on_domain and not any(rule.matches(host, port) for rule in self._allow):
+        if not on_domain and not any(rule.matches(host, port, url.scheme) for rule in self._allow):
             raise WorkflowURLRefusedError(
                 f"workflow URL host is not on the workflow domain {self.domain!r} "
                 "or the operator's allowlist"

@@ -8,11 +8,18 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import anyio
+import httpx2
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from connect_mcp.connect import ConnectClient, InvalidArgumentError, NotFoundError
+from connect_mcp.connect import (
+    ConnectClient,
+    InvalidArgumentError,
+    NotFoundError,
+    WorkflowURLRefusedError,
+)
+from connect_mcp.connect._workflow import WorkflowURLPolicy
 from connect_mcp.local.catalog import APPS
 from connect_mcp.local.embedded import EmbeddedServer, LocalCredentials
 from tests.connect.helpers import local_client
@@ -116,3 +123,60 @@ async def test_a_slash_inside_a_user_id_stays_inside_its_path_segment(
     async with _client(server) as client:
         [account] = await client.list_user_accounts("team/alice")
     assert account.external_id == "team/alice"
+
+
+# -- the workflow URL policy ------------------------------------------------------------------
+
+_PIECES = st.sampled_from(
+    [
+        "https://",
+        "http://",
+        "HTTPS://",
+        "//",
+        "ftp://",
+        "",
+        "en1",
+        "EN1.",
+        "m.pipedream.net",
+        ".m.pipedream.net",
+        "m.pipedream.net.evil.com",
+        "evil.com",
+        "@",
+        ":",
+        ":443",
+        ":8443",
+        "/",
+        "\\",
+        "?",
+        "#",
+        "%2e",
+        "%40",
+        ".",
+        "..",
+        "[::1]",
+        "127.0.0.1",
+        "user:pw@",
+        " ",
+        "\uff0e",
+        "\u3002",
+        "xn--",
+        "-",
+        "localhost",
+    ]
+)
+URLISH = st.one_of(st.lists(_PIECES, max_size=8).map("".join), ANY_TEXT)
+
+
+@settings(max_examples=400, deadline=None)
+@given(endpoint=URLISH)
+def test_every_url_the_policy_accepts_is_https_on_the_workflow_domain(endpoint: str) -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net")
+    try:
+        url = policy.resolve(endpoint)
+    except (WorkflowURLRefusedError, InvalidArgumentError):
+        return
+    reparsed = httpx2.URL(str(url))  # what any later hop would read from the URL
+    assert reparsed.scheme == "https"
+    assert reparsed.userinfo == b""
+    assert reparsed.port is None
+    assert reparsed.host == "m.pipedream.net" or reparsed.host.endswith(".m.pipedream.net")

@@ -276,6 +276,14 @@ def test_an_allowlist_entry_is_exact_unless_it_is_a_wildcard() -> None:
             policy.resolve(refused)
 
 
+def test_a_default_port_written_out_is_the_same_origin() -> None:
+    assert str(WorkflowURLPolicy("localhost:80").resolve("http://localhost/x")) == (
+        "http://localhost/x"
+    )
+    policy = WorkflowURLPolicy("m.pipedream.net", ["hooks.example.com:443"])
+    assert str(policy.resolve("https://hooks.example.com/x")) == "https://hooks.example.com/x"
+
+
 def test_plain_http_is_accepted_only_on_a_loopback_workflow_domain() -> None:
     policy = WorkflowURLPolicy("127.0.0.1:8123")
     assert str(policy.resolve("en1")) == "http://127.0.0.1:8123/en1"
