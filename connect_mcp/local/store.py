@@ -377,28 +377,10 @@ class Store:
         The token is re-checked inside the transaction, so two concurrent requests with one
         token cannot both create an account.
         """
-        account_id = new_id("apn_", 7)
         with self._tx() as db:
             if token_digest is not None:
-                cur = db.execute(
-                    "UPDATE connect_tokens SET used_at=? WHERE digest=? AND used_at IS NULL"
-                    " AND expires_at > ?",
-                    (new.now, token_digest, new.now),
-                )
-                if cur.rowcount != 1:
-                    raise StoreError("connect token already used or expired")
-            user_seq = self._ensure_user(db, scope, new.external_id, new.now)
-            db.execute(
-                "INSERT INTO accounts (id, project_id, environment, user_seq, app_slug, name,"
-                " credentials, created_at, updated_at, expires_at, last_refreshed_at,"
-                " next_refresh_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    account_id, scope.project_id, scope.environment, user_seq, new.app_slug,
-                    new.name, self._seal(account_id, scope, new.credentials), new.now, new.now,
-                    new.expires_at, new.now if new.expires_at else None, new.next_refresh_at,
-                ),
-            )  # fmt: skip
-            db.execute("UPDATE users SET updated_at=? WHERE seq=?", (new.now, user_seq))
+                self._spend_token(db, token_digest, new.now)
+            account_id = self._insert_account(db, scope, new)
         account = self.get_account(scope, account_id)
         assert account is not None
         return account
@@ -407,33 +389,41 @@ class Store:
         """Seed many accounts in one transaction (the `seed` command; no tokens involved)."""
         with self._tx() as db:
             for new in accounts:
-                user_seq = self._ensure_user(db, scope, new.external_id, new.now)
-                account_id = new_id("apn_", 7)
-                db.execute(
-                    "INSERT INTO accounts (id, project_id, environment, user_seq, app_slug,"
-                    " name, credentials, created_at, updated_at, expires_at, last_refreshed_at,"
-                    " next_refresh_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        account_id, scope.project_id, scope.environment, user_seq, new.app_slug,
-                        new.name, self._seal(account_id, scope, new.credentials), new.now,
-                        new.now, new.expires_at, new.now if new.expires_at else None,
-                        new.next_refresh_at,
-                    ),
-                )  # fmt: skip
+                self._insert_account(db, scope, new)
         return len(accounts)
+
+    def _spend_token(self, db: sqlite3.Connection, token_digest: str, now: float) -> None:
+        """Mark a connect token used, re-checked inside the caller's transaction."""
+        cur = db.execute(
+            "UPDATE connect_tokens SET used_at=? WHERE digest=? AND used_at IS NULL"
+            " AND expires_at > ?",
+            (now, token_digest, now),
+        )
+        if cur.rowcount != 1:
+            raise StoreError("connect token already used or expired")
+
+    def _insert_account(self, db: sqlite3.Connection, scope: Scope, new: NewAccount) -> str:
+        user_seq = self._ensure_user(db, scope, new.external_id, new.now)
+        account_id = new_id("apn_", 7)
+        db.execute(
+            "INSERT INTO accounts (id, project_id, environment, user_seq, app_slug, name,"
+            " credentials, created_at, updated_at, expires_at, last_refreshed_at,"
+            " next_refresh_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                account_id, scope.project_id, scope.environment, user_seq, new.app_slug,
+                new.name, self._seal(account_id, scope, new.credentials), new.now, new.now,
+                new.expires_at, new.now if new.expires_at else None, new.next_refresh_at,
+            ),
+        )  # fmt: skip
+        db.execute("UPDATE users SET updated_at=? WHERE seq=?", (new.now, user_seq))
+        return account_id
 
     def update_credentials(
         self, scope: Scope, account_id: str, new: NewAccount, *, token_digest: str
     ) -> AccountRow | None:
         """Reconnect: replace an account's credentials, spending the connect token."""
         with self._tx() as db:
-            cur = db.execute(
-                "UPDATE connect_tokens SET used_at=? WHERE digest=? AND used_at IS NULL"
-                " AND expires_at > ?",
-                (new.now, token_digest, new.now),
-            )
-            if cur.rowcount != 1:
-                raise StoreError("connect token already used or expired")
+            self._spend_token(db, token_digest, new.now)
             cur = db.execute(
                 "UPDATE accounts SET credentials=?, updated_at=?, expires_at=?,"
                 " last_refreshed_at=?, next_refresh_at=?, healthy=1, dead=0, error=NULL,"
