@@ -119,7 +119,6 @@ class ConnectClient:
             raise InvalidArgumentError("timeout must be positive, retry caps non-negative")
         if workflow_response_limit < 1:
             raise InvalidArgumentError("workflow_response_limit must be positive")
-        self._timeout = timeout
         self._workflow_response_limit = workflow_response_limit
         self._policy = RetryPolicy(max_retries, max_retry_time, retry_base_delay, retry_max_delay)
         self._token_pacer = (

@@ -437,3 +437,20 @@ async def test_fifty_callers_share_one_failing_token_fetch_instead_of_queueing_r
     assert len(errors) == 50
     assert all(e.status == 503 and e.path == "/v1/oauth/token" for e in errors)
     assert len(token_attempts) == 3  # one fetch with its retries, not one per caller
+
+
+async def test_iterating_stops_with_an_error_when_the_server_repeats_a_cursor() -> None:
+    # A server that hands out the same cursor forever would make a naive iterator spin.
+    looping = {"data": [ACCOUNT_JSON], "page_info": {"count": 1, "end_cursor": "c1"}}
+    api = FakeAPI(lambda _r, _n: httpx2.Response(200, json=looping))
+    seen: list[str] = []
+
+    async def drain(client: ConnectClient) -> None:
+        async for account in client.iter_accounts():
+            seen.append(account.id)
+
+    async with api.client() as client:
+        with pytest.raises(UpstreamError, match="repeated a page cursor"):
+            await drain(client)
+    assert len(seen) == 2
+    assert api.attempts[("GET", ACCOUNTS)] == 2
