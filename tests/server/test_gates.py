@@ -7,6 +7,9 @@ cannot ask a human at all) the tool returns a normal result that says so.
 
 from __future__ import annotations
 
+import io
+import json
+
 import anyio
 import pytest
 from mcp import Client, MCPError
@@ -204,3 +207,23 @@ async def test_targets_added_while_asking_are_kept_handshake_era(
         result = await call(c, "delete_app_accounts", {"app": "openai"})
     assert data(result)["deleted_ids"] == [first]
     assert await remaining(local_server, user) == added
+
+
+async def test_every_call_is_audited(
+    local_server: LocalCredentials, captured_logs: io.StringIO
+) -> None:
+    user = new_user()
+    account = seed_account(local_server, user, "openai", KEY)["id"]
+    async with Client(make_server(local_server, user), elicitation_callback=answer("decline")) as c:
+        await call(c, "delete_account", {"account_id": account})
+        await c.call_tool("list_accounts", {"limit": 0})
+    events = [json.loads(line) for line in captured_logs.getvalue().splitlines() if line]
+    audit = [e for e in events if e.get("event") == "tool_call"]
+    final = [e for e in audit if e["tool"] == "delete_account"][-1]
+    assert final["principal"] == user
+    assert final["outcome"] == "not_confirmed"
+    assert final["gate"] == "declined"
+    assert final["targets"] == [account]
+    assert isinstance(final["duration_ms"], float)
+    assert [e["outcome"] for e in audit if e["tool"] == "list_accounts"] == ["bad_arguments"]
+    assert not any("arguments" in e or "account_id" in e for e in audit)

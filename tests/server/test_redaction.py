@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-import logging
 import secrets
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,26 +14,8 @@ from mcp import Client
 from mcp.types import CallToolResult
 
 from connect_mcp.local.embedded import LocalCredentials
-from connect_mcp.log import configure_logging
 from tests.server.helpers import ERAS, Listener, answer, data, make_server, new_user, text
 from tests.support import seed_account
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    """Everything logged during the test, through the project's own (redacting) pipeline."""
-    root = logging.getLogger()
-    saved_handlers, saved_level = list(root.handlers), root.level
-    buffer = io.StringIO()
-    configure_logging("debug", stream=buffer)
-    try:
-        yield buffer
-    finally:
-        for handler in list(root.handlers):
-            root.removeHandler(handler)
-        for handler in saved_handlers:
-            root.addHandler(handler)
-        root.setLevel(saved_level)
 
 
 def _secret() -> str:
