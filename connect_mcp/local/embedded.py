@@ -26,6 +26,7 @@ from connect_mcp.local.app import build_app
 from connect_mcp.local.bootstrap import Opened, open_data_dir
 from connect_mcp.local.limits import FixedWindowLimiter
 from connect_mcp.local.state import LocalState
+from connect_mcp.local.webhooks import load_signing_key
 
 _START_TIMEOUT = 15.0
 
@@ -84,6 +85,7 @@ class EmbeddedServer:
             base_url=base_url,
             token_limiter=FixedWindowLimiter(self._token_rate, 60.0),
             account_limiter=FixedWindowLimiter(self._account_rate, self._account_window),
+            webhook_signing_key=load_signing_key(self.data_dir),
         )
         config = uvicorn.Config(
             build_app(state),
@@ -112,6 +114,7 @@ class EmbeddedServer:
             project_id=opened.project.project_id,
             client_id=opened.project.client_id,
             client_secret=opened.project.client_secret,
+            webhook_signing_key=state.webhook_signing_key,
         )
         return self.credentials
 

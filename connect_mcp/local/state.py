@@ -19,6 +19,7 @@ class LocalState:
     token_limiter: FixedWindowLimiter
     account_limiter: FixedWindowLimiter
     clock: Callable[[], float] = field(default=time.time)
+    webhook_signing_key: str = ""  # signs connection webhooks (see `webhooks`)
 
     def digest(self, secret: str) -> str:
         return crypto.digest(self.digest_key, secret)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
+from connect_mcp.local.connect_page import page_routes
 from connect_mcp.local.routes import accounts, apps, oauth, tokens, users
+from connect_mcp.local.workflows import workflow_routes
 
 _P = "/v1/connect/{project_id}"
 
 
-def api_routes() -> list[Route]:
+def api_routes() -> list[BaseRoute]:
     return [
         Route("/v1/oauth/token", oauth.create_token, methods=["POST"]),
         Route("/v1/connect/tokens/{ctok}/validate", tokens.validate, methods=["GET"]),
@@ -25,4 +27,6 @@ def api_routes() -> list[Route]:
         Route(f"{_P}/users/{{external_user_id}}", users.delete_user, methods=["DELETE"]),
         Route(f"{_P}/users/{{external_user_id}}/accounts", accounts.user_accounts, methods=["GET"]),
         Route(f"{_P}/projects/info", apps.project_info, methods=["GET"]),
+        *page_routes(),  # the Connect Link page (issue 3)
+        *workflow_routes(),  # built-in workflows at /{endpoint_id}: keep last
     ]
