@@ -102,7 +102,7 @@ def _run(args: argparse.Namespace) -> int:
     except (EncryptionKeyError, DataDirBusyError, OSError) as exc:
         print(f"connect-mcp local: {exc}", file=sys.stderr)
         return 2
-    REDACTOR.add(creds.client_secret)
+    REDACTOR.add(creds.client_secret, creds.webhook_signing_key)
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -111,6 +111,7 @@ def _run(args: argparse.Namespace) -> int:
         f"PIPEDREAM_PROJECT_ID={creds.project_id}\n"
         f"PIPEDREAM_CLIENT_ID={creds.client_id}\n"
         f"PIPEDREAM_CLIENT_SECRET={creds.client_secret}\n"
+        f"PIPEDREAM_WEBHOOK_SIGNING_KEY={creds.webhook_signing_key}\n"
     )
     sys.stdout.flush()
     log.info("local_server_started", base_url=creds.base_url, data_dir=str(data_dir))
