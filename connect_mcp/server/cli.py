@@ -32,6 +32,14 @@ def register(sub: Any) -> None:
     serve.add_argument(
         "--read-only", action="store_true", help="stdio: list and read only; no write tools"
     )
+    serve.add_argument(
+        "--dev-user",
+        metavar="USER",
+        help=(
+            "--http DEVELOPMENT ONLY: act for USER (write permission) on every request, WITHOUT "
+            "a token; loopback binds only"
+        ),
+    )
     serve.set_defaults(handler=_serve)
 
     token: argparse.ArgumentParser = sub.add_parser(
@@ -71,7 +79,9 @@ def _serve(args: argparse.Namespace) -> int:
                     "--external-user-id and --read-only are for stdio; over HTTP each request's "
                     "bearer token names its user and permission"
                 )
-            run_http(settings, args.host, args.port)
+            run_http(settings, args.host, args.port, dev_user=args.dev_user)
+        elif args.dev_user is not None:
+            return _fail("--dev-user is for --http; stdio takes --external-user-id")
         else:
             run_stdio(settings, args.external_user_id, read_only=args.read_only)
     except StartupError as exc:

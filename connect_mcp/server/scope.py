@@ -16,7 +16,7 @@ from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
 from connect_mcp.server.state import ServerState
-from connect_mcp.tools._base import Principal
+from connect_mcp.tools._base import Principal, ToolRuntime
 
 #: Claim carrying the permission inside our verified `AccessToken.claims`.
 PERM_CLAIM = "perm"
@@ -64,6 +64,6 @@ def read_only_message(tool: str | None = None) -> str:
     )
 
 
-def session_runtime(ctx: Context[Any, Any]) -> Any:
+def session_runtime(ctx: Context[Any, Any]) -> ToolRuntime:
     """Resolver: the Connect client and settings the tools use."""
     return _state(ctx).runtime

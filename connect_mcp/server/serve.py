@@ -150,11 +150,6 @@ def server_config(
 
 
 def run_stdio(settings: Settings, user: str | None, *, read_only: bool = False) -> None:
-    import anyio
-
-    from connect_mcp.server.app import build_server
-    from connect_mcp.tools._base import Principal
-
     user = user or settings.external_user_id
     if not user:
         raise StartupError(
@@ -164,6 +159,12 @@ def run_stdio(settings: Settings, user: str | None, *, read_only: bool = False) 
     if len(user) > 250:
         raise StartupError("the external user id must be at most 250 characters")
     check_policy(settings)
+    # Checked before the heavy imports, so a misconfigured start fails fast.
+    import anyio
+
+    from connect_mcp.server.app import build_server
+    from connect_mcp.tools._base import Principal
+
     principal = Principal(user=user, perm="read" if read_only else "write", source="stdio")
     with open_backend(settings) as backend:
         say(f"connect-mcp: stdio MCP server for user {user!r} ({principal.perm})")
@@ -223,15 +224,18 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run_http(settings: Settings, host: str, port: int) -> None:
+def run_http(settings: Settings, host: str, port: int, *, dev_user: str | None = None) -> None:
     import uvicorn
 
     from connect_mcp.server.app import build_server
     from connect_mcp.server.auth import AuthConfigError, jwt_config
+    from connect_mcp.server.dev_auth import dev_principal, warning
 
     check_policy(settings)
+    # --dev-user: no verifier at all; every request gets the fixed principal (see dev_auth).
+    dev = dev_principal(dev_user, host, settings) if dev_user is not None else None
     try:
-        jwt = jwt_config(settings)
+        jwt = jwt_config(settings) if dev is None else None
     except (AuthConfigError, OSError) as exc:
         raise StartupError(str(exc)) from None
     sock = bind(host, port)
@@ -240,12 +244,18 @@ def run_http(settings: Settings, host: str, port: int) -> None:
     shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     url = f"http://{shown_host}:{real_port}/mcp"
     with open_backend(settings) as backend:
-        config = server_config(settings, backend, jwt=jwt, public_url=url.removesuffix("/mcp"))
+        config = server_config(
+            settings, backend, principal=dev, jwt=jwt, public_url=url.removesuffix("/mcp")
+        )
         mcp = build_server(config)
         app = mcp.streamable_http_app(
             host=host, transport_security=transport_security(host, settings)
         )
-        say(banner(url=url, bind=f"{host}:{real_port}", backend=backend, jwt=jwt))
+        if jwt is not None:
+            say(banner(url=url, bind=f"{host}:{real_port}", backend=backend, jwt=jwt))
+        if dev is not None:
+            say(f"connect-mcp: Connect backend: {backend.label}")
+            say(warning(dev, url))
         server = uvicorn.Server(
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
         )

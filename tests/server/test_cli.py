@@ -146,3 +146,23 @@ async def test_http_banner_is_actionable(tmp_path: Path) -> None:
         process.wait(timeout=15)
     assert process.stdout is not None
     assert process.stdout.read() == ""
+
+
+def test_dns_rebinding_allowlist_for_wildcard_binds() -> None:
+    import socket
+
+    from connect_mcp.config import Settings
+    from connect_mcp.server.serve import transport_security
+
+    loopback = transport_security("127.0.0.1", Settings())
+    assert loopback.enable_dns_rebinding_protection
+    assert "localhost:*" in loopback.allowed_hosts
+    assert socket.gethostname() not in loopback.allowed_hosts
+    wildcard = transport_security("0.0.0.0", Settings(allowed_hosts="mcp.example.com"))
+    assert wildcard.enable_dns_rebinding_protection
+    for host in ("127.0.0.1:*", socket.gethostname(), "mcp.example.com", "mcp.example.com:*"):
+        assert host in wildcard.allowed_hosts
+    assert "https://mcp.example.com" in wildcard.allowed_origins
+    assert not transport_security(
+        "0.0.0.0", Settings(allowed_hosts="*")
+    ).enable_dns_rebinding_protection
