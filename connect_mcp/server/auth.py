@@ -148,7 +148,7 @@ def _public_key(text: str) -> tuple[Any, tuple[str, ...]]:
 def dev_secret(data_dir: Path) -> tuple[str, Path]:
     """The development secret, created once with mode 0600 (never overwritten)."""
     path = data_dir / DEV_SECRET_FILE
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:

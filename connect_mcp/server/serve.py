@@ -71,6 +71,9 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
     from connect_mcp.connect import ConnectClient
 
     limit = settings.workflow_response_limit
+    # The client reads more than the tool returns, so a JSON body usually arrives whole and
+    # can be redacted structurally before the tool cuts it to `limit`.
+    read_limit = max(limit * 4, 65_536)
     if settings.has_pipedream_credentials:
         REDACTOR.add(settings.client_secret)
         yield Backend(
@@ -78,7 +81,9 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
                 f"Pipedream Connect API at {settings.base_url} (project {settings.project_id}, "
                 f"{settings.environment})"
             ),
-            connect=lambda: ConnectClient.from_settings(settings, workflow_response_limit=limit),
+            connect=lambda: ConnectClient.from_settings(
+                settings, workflow_response_limit=read_limit
+            ),
             workflow_domain=settings.workflow_domain,
             embedded=False,
         )
@@ -111,7 +116,7 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
                 base_url=creds.base_url,
                 workflow_domain=domain,
                 workflow_allowlist=tuple(settings.workflow_allowlist),
-                workflow_response_limit=limit,
+                workflow_response_limit=read_limit,
             ),
             workflow_domain=domain,
             embedded=True,

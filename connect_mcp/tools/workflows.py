@@ -3,11 +3,12 @@
 The server's Pipedream access token goes only to hosts on the workflow domain (or the
 operator's allowlist); the Connect client refuses anything else before sending a byte, so a
 model-chosen URL can neither reach an internal service nor exfiltrate the token. The response
-body is redacted *before* it is truncated - cutting first could leave half a secret that the
-by-value scrubber no longer recognises - and then goes through the redactor once more with the
-rest of the result.
+body is redacted - by value, and structurally when it is JSON - *before* it is truncated:
+cutting first could leave half a secret that the by-value scrubber no longer recognises. The
+result then goes through the redactor once more with everything else the tool returns.
 """
 
+import json
 from typing import Annotated, Any, Literal
 
 from mcp.server import MCPServer
@@ -75,9 +76,19 @@ def _text(body: Any) -> str:
         return bytes(body).decode("utf-8", errors="replace")
     if isinstance(body, str):
         return body
-    import json
-
     return json.dumps(body, ensure_ascii=False)
+
+
+def redacted_body(text: str) -> str:
+    """By value always; and when the body is JSON, structurally too, so a field named like a
+    secret (`refresh_token`, `password`, ...) is masked even if its value was never seen."""
+    try:
+        tree = json.loads(text)
+    except ValueError:
+        return REDACTOR.scrub(text)
+    if not isinstance(tree, dict | list):
+        return REDACTOR.scrub(text)
+    return json.dumps(REDACTOR.scrub_obj(tree), ensure_ascii=False)
 
 
 def register(mcp: MCPServer, hooks: ToolHooks) -> None:
@@ -98,7 +109,7 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             )
         except ConnectError as exc:
             raise tool_error(exc, "invoke the workflow") from exc
-        text = REDACTOR.scrub(_text(response.body))
+        text = redacted_body(_text(response.body))
         limit = rt.workflow_response_limit
         truncated = len(text) > limit or bool(getattr(response, "truncated", False))
         headers = {k.lower(): v for k, v in (response.headers or {}).items()}

@@ -85,3 +85,16 @@ async def test_off_domain_endpoint_is_refused_before_any_request(
     assert "s3cr3t-bearer-x" not in text(result)
     assert evil.requests == []
     assert allowed.requests == []
+
+
+async def test_secret_named_fields_in_a_json_answer_are_masked(
+    local_server: LocalCredentials,
+) -> None:
+    """Values the process never saw cannot be scrubbed by value; their field names still say
+    what they are."""
+    leak = {"user": {"name": "ann", "refresh_token": "rt-never-seen-before-1234"}, "ok": True}
+    with Listener(reply=lambda r: (200, leak)) as host:
+        async with Client(_server(local_server, new_user(), host.netloc)) as c:
+            result = await call(c, "invoke_workflow", {"endpoint": "en123abc"})
+    body = json.loads(data(result)["body"])
+    assert body == {"user": {"name": "ann", "refresh_token": "[REDACTED]"}, "ok": True}
