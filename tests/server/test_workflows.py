@@ -5,6 +5,7 @@ id travels in the path)."""
 from __future__ import annotations
 
 import json
+from urllib.parse import urlsplit
 
 import pytest
 from mcp import Client
@@ -13,6 +14,7 @@ from mcp.server import MCPServer
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.state import ServerState
 from tests.server.helpers import ERAS, Listener, call, data, make_server, new_user, text
+from tests.support import seed_account
 
 
 def _server(
@@ -98,3 +100,24 @@ async def test_secret_named_fields_in_a_json_answer_are_masked(
             result = await call(c, "invoke_workflow", {"endpoint": "en123abc"})
     body = json.loads(data(result)["body"])
     assert body == {"user": {"name": "ann", "refresh_token": "[REDACTED]"}, "ok": True}
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_built_in_workflows_of_the_local_server(
+    local_server: LocalCredentials, mode: str
+) -> None:
+    """The embedded default's wiring: the workflow domain is the local server's host:port."""
+    user = new_user()
+    seed_account(local_server, user, "openai", {"api_key": "sk-test-0123456789abcdef"})
+    domain = urlsplit(local_server.base_url).netloc
+    async with Client(_server(local_server, user, domain), mode=mode) as c:
+        echo = await call(c, "invoke_workflow", {"endpoint": "enecho", "body": {"x": 1}})
+        used = await call(
+            c, "invoke_workflow", {"endpoint": "enaccount", "body": {"app": "openai"}}
+        )
+        none = await call(c, "invoke_workflow", {"endpoint": "enaccount", "body": {"app": "slack"}})
+    assert data(echo)["status"] == 200
+    assert user in data(echo)["body"]
+    assert data(used)["status"] == 200
+    assert "sk-test-0123456789abcdef" not in data(used)["body"]
+    assert data(none)["status"] == 404
