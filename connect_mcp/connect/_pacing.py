@@ -40,8 +40,11 @@ class SlidingWindowPacer:
         if limit <= 0 or window <= 0:
             raise ValueError("pacing needs a positive limit and window")
         self.limit = limit
-        # Skew allowance: the server opens its window when our first request *arrives*.
-        self.window = window + (margin if margin is not None else min(1.0, 0.02 * window))
+        # Skew allowance: the server opens its window when our first request *arrives*, which
+        # under load can be tens of milliseconds after we reserved its slot - an absolute
+        # latency, hence a floor, not only a fraction of the window.
+        skew = margin if margin is not None else min(1.0, max(0.1, 0.02 * window))
+        self.window = window + skew
         self._clock = clock
         self._slots: deque[float] = deque()
 

@@ -170,9 +170,11 @@ class WorkflowURLPolicy:
     def _check_url(self, endpoint: str) -> httpx2.URL:
         try:
             url = httpx2.URL(endpoint)
-        except (httpx2.InvalidURL, ValueError) as exc:
+            # The host as it goes on the wire: `url.host` would IDNA-decode "xn--" labels
+            # (and can raise doing so); the input is ASCII, so the raw host is the truth.
+            host = url.raw_host.decode("ascii").lower()
+        except (httpx2.InvalidURL, ValueError) as exc:  # UnicodeError is a ValueError
             raise WorkflowURLRefusedError("workflow URL does not parse") from exc
-        host = url.host.lower()
         if url.userinfo or "@" in endpoint.split("://", 1)[1].split("/", 1)[0]:
             raise WorkflowURLRefusedError("workflow URL may not carry userinfo")
         if not host or host.endswith("."):

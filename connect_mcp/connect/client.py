@@ -604,13 +604,15 @@ def _params(**values: str | bool | int | None) -> dict[str, str]:
 
 
 def _check_base_url(base_url: str) -> str:
+    """The API's base URL: https, or http on a loopback host (the client secret goes there)."""
     try:
         url = httpx2.URL(base_url)
+        host = url.raw_host.decode("ascii")
     except (httpx2.InvalidURL, ValueError, TypeError) as exc:
         raise InvalidArgumentError("base_url is not a URL") from exc
-    if url.scheme not in ("http", "https") or not url.host:
+    if url.scheme not in ("http", "https") or not host:
         raise InvalidArgumentError("base_url must be an http(s) URL")
-    if url.scheme == "http" and not is_loopback_host(url.host):
+    if url.scheme == "http" and not is_loopback_host(host):
         raise InvalidArgumentError("base_url must use https (http only on a loopback host)")
     if url.userinfo or url.query or url.fragment:
         raise InvalidArgumentError("base_url may not carry userinfo, a query or a fragment")

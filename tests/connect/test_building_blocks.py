@@ -62,7 +62,8 @@ def test_a_pacer_refuses_at_once_a_wait_beyond_the_budget_and_keeps_no_slot() ->
 
 def test_the_default_margin_absorbs_skew_with_the_servers_window() -> None:
     assert SlidingWindowPacer(100, 60.0).window == pytest.approx(61.0)
-    assert SlidingWindowPacer(30, 1.0).window == pytest.approx(1.02)
+    assert SlidingWindowPacer(2000, 300.0).window == pytest.approx(301.0)
+    assert SlidingWindowPacer(30, 1.0).window == pytest.approx(1.1)
 
 
 def test_keyed_pacers_are_independent_and_idle_keys_are_forgotten() -> None:

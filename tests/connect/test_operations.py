@@ -284,3 +284,26 @@ def test_from_settings_names_the_missing_variables() -> None:
     settings = Settings(_env_file=None, client_secret=SecretStr("s" * 20))
     with pytest.raises(InvalidArgumentError, match="PIPEDREAM_CLIENT_ID, PIPEDREAM_PROJECT_ID"):
         ConnectClient.from_settings(settings)
+
+
+@pytest.mark.parametrize(
+    "base_url",
+    [
+        "http://api.pipedream.com",  # the client secret would travel in clear
+        "https://user:pw@api.pipedream.com",
+        "https://api.pipedream.com/?x=1",
+        "ftp://api.pipedream.com",
+        "not a url",
+    ],
+)
+def test_an_unsafe_base_url_is_refused_at_construction(base_url: str) -> None:
+    with pytest.raises(InvalidArgumentError):
+        ConnectClient(client_id="c", client_secret="s" * 20, project_id="p", base_url=base_url)
+
+
+def test_plain_http_base_url_is_fine_on_loopback() -> None:
+    for base_url in ("http://127.0.0.1:8420", "http://localhost:8420/", "http://[::1]:8420"):
+        client = ConnectClient(
+            client_id="c", client_secret="s" * 20, project_id="p", base_url=base_url
+        )
+        assert not client.base_url.endswith("/")
