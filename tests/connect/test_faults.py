@@ -454,3 +454,22 @@ async def test_iterating_stops_with_an_error_when_the_server_repeats_a_cursor() 
             await drain(client)
     assert len(seen) == 2
     assert api.attempts[("GET", ACCOUNTS)] == 2
+
+
+async def test_a_retry_is_logged_on_stderr_logging_never_stdout_and_without_the_token(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def script(_request: httpx2.Request, attempt: int) -> httpx2.Response:
+        return httpx2.Response(503 if attempt == 1 else 200, json={"apps": []})
+
+    api = FakeAPI(script)
+    with caplog.at_level("INFO", logger="connect_mcp.connect"):
+        async with api.client() as client:
+            await client.get_project_info()
+    [record] = caplog.records
+    assert record.getMessage().startswith(
+        f"connect retry: GET /v1/connect/{PROJECT}/projects/info in "
+    )
+    assert record.getMessage().endswith("after HTTP 503")
+    assert "tok-1" not in caplog.text
+    assert capsys.readouterr().out == ""
