@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import subprocess
@@ -13,9 +14,11 @@ from pathlib import Path
 
 import httpx2
 import jwt
+import pytest
 from mcp import Client, StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
+from connect_mcp.cli import main
 from tests.server.helpers import call, data
 
 REPO = Path(__file__).resolve().parents[2]
@@ -31,18 +34,6 @@ def _executable() -> str:
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     return {**keep, "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"), **extra}
-
-
-def _run(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [_executable(), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=_env(tmp_path, **env),
-        cwd=REPO,
-        check=False,
-    )
 
 
 async def test_stdio_server_launched_as_mcp_json_says(tmp_path: Path) -> None:
@@ -62,24 +53,51 @@ async def test_stdio_server_launched_as_mcp_json_says(tmp_path: Path) -> None:
     assert data(listing)["accounts"] == []
 
 
-def test_stdio_without_a_user_refuses_to_start(tmp_path: Path) -> None:
-    done = _run(tmp_path, "serve")
-    assert done.returncode == 2
-    assert done.stdout == ""
-    assert "--external-user-id" in done.stderr
-    assert "CONNECT_MCP_EXTERNAL_USER_ID" in done.stderr
+def _main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str, **env: str) -> int:
+    """Run the command in-process (the refusals happen before any heavy import)."""
+    for name in list(os.environ):
+        if name.startswith(("CONNECT_MCP_", "PIPEDREAM_")):
+            monkeypatch.delenv(name)
+    for name, value in {"CONNECT_MCP_DATA_DIR": str(tmp_path / "data"), **env}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.chdir(tmp_path)  # no stray .env
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        return main(list(args))
+    finally:  # `serve` configures process-wide logging; give the next test its own back
+        root.handlers[:] = handlers
+        root.setLevel(level)
 
 
-def test_url_confirmation_policy_is_refused_for_now(tmp_path: Path) -> None:
-    done = _run(tmp_path, "serve", "--external-user-id", "u", CONNECT_MCP_CONFIRM="url")
-    assert done.returncode == 2
-    assert "CONNECT_MCP_CONFIRM=url" in done.stderr
-    assert done.stdout == ""
+def test_stdio_without_a_user_refuses_to_start(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert _main(monkeypatch, tmp_path, "serve") == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "--external-user-id" in err
+    assert "CONNECT_MCP_EXTERNAL_USER_ID" in err
 
 
-def test_token_command(tmp_path: Path) -> None:
+def test_url_confirmation_policy_is_refused_for_now(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = _main(
+        monkeypatch, tmp_path, "serve", "--external-user-id", "u", CONNECT_MCP_CONFIRM="url"
+    )
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "CONNECT_MCP_CONFIRM=url" in err
+    assert out == ""
+
+
+def test_token_command(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     secret = "t" * 48
-    done = _run(
+    code = _main(
+        monkeypatch,
         tmp_path,
         "token",
         "--user",
@@ -89,12 +107,16 @@ def test_token_command(tmp_path: Path) -> None:
         "2h",
         CONNECT_MCP_JWT_SECRET=secret,
     )
-    assert done.returncode == 0, done.stderr
-    claims = jwt.decode(done.stdout.strip(), secret, algorithms=["HS256"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    claims = jwt.decode(out.strip(), secret, algorithms=["HS256"])
     assert (claims["sub"], claims["perm"]) == ("alice", "write")
     assert 7100 < claims["exp"] - claims["iat"] <= 7200
-    read = _run(tmp_path, "token", "--user", "bob", CONNECT_MCP_JWT_SECRET=secret)
-    assert jwt.decode(read.stdout.strip(), secret, algorithms=["HS256"])["perm"] == "read"
+    assert (
+        _main(monkeypatch, tmp_path, "token", "--user", "bob", CONNECT_MCP_JWT_SECRET=secret) == 0
+    )
+    read = capsys.readouterr().out
+    assert jwt.decode(read.strip(), secret, algorithms=["HS256"])["perm"] == "read"
 
 
 def test_cli_module_is_light() -> None:
