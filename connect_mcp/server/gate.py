@@ -118,7 +118,7 @@ def make_gate(loader: Callable[..., Any]) -> Callable[..., Any]:
     ) -> Elicit[Confirm] | GateOutcome:
         state = ctx.request_context.lifespan_context
         assert isinstance(state, ServerState)
-        audit.note_gate("loading", [t.id for t in plan.targets])
+        audit.note_gate("pending", [t.id for t in plan.targets])
         if plan.empty:
             return GateOutcome("nothing_to_delete")
         if state.config.confirm == "never":
