@@ -22,6 +22,7 @@ budget is not slept at all - the call fails at once with the error it has.
 from __future__ import annotations
 
 import email.utils
+import math
 import random
 import time
 from collections.abc import Callable, Mapping
@@ -67,9 +68,11 @@ def server_wait(headers: Mapping[str, str], *, now: float | None = None) -> floa
     if retry_after:
         value = retry_after.strip()
         try:
-            return max(0.0, float(value))
+            seconds = float(value)
         except ValueError:
-            pass
+            seconds = None
+        if seconds is not None and math.isfinite(seconds):
+            return max(0.0, seconds)
         try:
             when = email.utils.parsedate_to_datetime(value)
         except (TypeError, ValueError, IndexError):
@@ -81,6 +84,8 @@ def server_wait(headers: Mapping[str, str], *, now: float | None = None) -> floa
         try:
             number = float(reset.strip())
         except ValueError:
+            return None
+        if not math.isfinite(number):
             return None
         return max(0.0, number - wall) if number > _EPOCH_THRESHOLD else max(0.0, number)
     return None

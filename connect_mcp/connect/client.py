@@ -357,6 +357,7 @@ class ConnectClient:
         before: str | None = None,
         limit: int | None = None,
     ) -> Page[User]:
+        """One page of the project's external users; `q` searches their ids."""
         path = self._project_path("users")
         params = _params(
             q=check.optional_text("q", q),
@@ -376,12 +377,14 @@ class ConnectClient:
     # -- project and apps -----------------------------------------------------------------
 
     async def get_project_info(self) -> ProjectInfo:
+        """The apps configured on (in use by) the project."""
         path = self._project_path("projects", "info")
         return responses.parse_model(ProjectInfo, await self._call("GET", path), "GET", path)
 
     async def list_apps(
         self, *, q: str | None = None, limit: int | None = None, after: str | None = None
     ) -> Page[App]:
+        """One page of the app catalog (not project-scoped); `q` searches names."""
         path = "/v1/connect/apps"
         params = _params(
             q=check.optional_text("q", q),
@@ -392,6 +395,7 @@ class ConnectClient:
         return responses.parse_model(Page[App], data, "GET", path)
 
     async def get_app(self, app_id: str) -> App:
+        """One app by name slug or id (`app_...`); the API wraps it in `{data}`."""
         path = f"/v1/connect/apps/{check.segment(check.text('app_id', app_id))}"
         data = await self._call("GET", path)
         if isinstance(data, dict) and isinstance(data.get("data"), dict):
@@ -414,8 +418,9 @@ class ConnectClient:
         """Run a workflow for one end user and return its answer, whatever its status.
 
         The endpoint is checked by the workflow URL policy (see `_workflow.py`) before
-        anything is sent. The request is sent at most once once it may have reached the
-        server: only a failure to connect is retried. No redirect is followed.
+        anything is sent. Once the request may have reached the server it is never sent
+        again - a workflow may not be idempotent - so only a failure to connect is retried.
+        No redirect is followed: it would carry the token to wherever it points.
         """
         url = self._workflows.resolve(endpoint)
         user = check.header_value("external_user_id", check.external_user_id(external_user_id))

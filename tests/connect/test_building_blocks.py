@@ -7,11 +7,14 @@ observe indirectly.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import anyio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connect_mcp.connect import RateLimitedError
 from connect_mcp.connect._auth import TokenCache, refresh_margin
@@ -107,6 +110,8 @@ async def test_concurrent_acquires_are_spread_over_windows() -> None:
         ({"x-ratelimit-reset": str(1_000_000_000 + 2_000 + 12)}, 12.0),  # large: a UNIX time
         ({"retry-after": "3", "x-ratelimit-reset": "99"}, 3.0),  # Retry-After wins
         ({"retry-after": "soon"}, None),
+        ({"retry-after": "inf"}, None),
+        ({"retry-after": "nan", "x-ratelimit-reset": "nan"}, None),
         ({}, None),
     ],
 )
@@ -220,3 +225,13 @@ async def test_a_failed_fetch_lets_the_next_caller_try_again() -> None:
         await cache.get()
     assert await cache.get() == "token-ok"
     assert "token-ok" not in repr(cache)
+
+
+@settings(max_examples=300, deadline=None)
+@given(retry_after=st.one_of(st.none(), st.text()), reset=st.one_of(st.none(), st.text()))
+def test_server_wait_never_raises_and_never_answers_a_negative_or_infinite_wait(
+    retry_after: str | None, reset: str | None
+) -> None:
+    headers = {k: v for k, v in (("retry-after", retry_after), ("x-ratelimit-reset", reset)) if v}
+    wait = server_wait(headers)
+    assert wait is None or (wait >= 0 and math.isfinite(wait))
