@@ -11,6 +11,9 @@ which `margin` absorbs (and the retry layer handles whatever still slips through
 A wait that would exceed the caller's remaining time budget is refused at once with
 `RateLimitedError` instead of sleeping: a call that cannot succeed in time should fail
 fast and say when to come back, not hang.
+
+A caller cancelled while it waits keeps its reserved slot: the pacer errs towards sending
+too little, never too much. Pacers belong to one event loop, like the client that owns them.
 """
 
 from __future__ import annotations
