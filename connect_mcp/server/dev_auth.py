@@ -63,8 +63,6 @@ def dev_principal(user: str, host: str, settings: Settings) -> Principal:
     Raises `StartupError` (the CLI turns it into exit code 2 and a message) for an empty or
     over-long user, a non-loopback bind, or allowed hosts that would let other names in.
     """
-    from connect_mcp.tools._base import Principal
-
     if not 1 <= len(user) <= MAX_USER_LENGTH:
         raise StartupError(f"--dev-user needs a user id of 1-{MAX_USER_LENGTH} characters")
     if not is_loopback(host):
@@ -86,6 +84,8 @@ def dev_principal(user: str, host: str, settings: Settings) -> Principal:
             f"CONNECT_MCP_ALLOWED_HOSTS would also admit {', '.join(extra)}. Unset it, or drop "
             "--dev-user and use bearer tokens."
         )
+    from connect_mcp.tools._base import Principal  # only now: refusals stay fast
+
     return Principal(user=user, perm="write", source=SOURCE)
 
 

@@ -230,15 +230,17 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run_http(settings: Settings, host: str, port: int, *, dev_user: str | None = None) -> None:
+    from connect_mcp.server.dev_auth import dev_principal, warning
+
+    # --dev-user: no verifier at all; every request gets the fixed principal (see dev_auth).
+    # Refused before the heavy imports, so a bad bind fails fast.
+    dev = dev_principal(dev_user, host, settings) if dev_user is not None else None
     import uvicorn
 
     from connect_mcp.server.app import build_server
     from connect_mcp.server.auth import AuthConfigError, jwt_config
-    from connect_mcp.server.dev_auth import dev_principal, warning
 
     check_policy(settings)
-    # --dev-user: no verifier at all; every request gets the fixed principal (see dev_auth).
-    dev = dev_principal(dev_user, host, settings) if dev_user is not None else None
     try:
         jwt = jwt_config(settings) if dev is None else None
     except (AuthConfigError, OSError) as exc:
