@@ -23,10 +23,13 @@ class CountingTransport(httpx2.AsyncBaseTransport):
     def __init__(self, inner: httpx2.AsyncBaseTransport | None = None) -> None:
         self.inner = inner or httpx2.AsyncHTTPTransport()
         self.requests: list[tuple[str, str]] = []
+        #: Paths exactly as sent (percent-encoding intact, no query).
+        self.raw_paths: list[str] = []
         self.statuses: Counter[int] = Counter()
 
     async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
         self.requests.append((request.method, request.url.path))
+        self.raw_paths.append(request.url.raw_path.decode("ascii").split("?", 1)[0])
         response = await self.inner.handle_async_request(request)
         self.statuses[response.status_code] += 1
         return response

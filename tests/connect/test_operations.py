@@ -307,3 +307,39 @@ def test_plain_http_base_url_is_fine_on_loopback() -> None:
             client_id="c", client_secret="s" * 20, project_id="p", base_url=base_url
         )
         assert not client.base_url.endswith("/")
+
+
+@pytest.mark.parametrize(
+    ("external_user_id", "encoded"),
+    [
+        ("team/alice", "team%2Falice"),
+        ("..", "%2E%2E"),
+        (".", "%2E"),
+        ("../../accounts", "..%2F..%2Faccounts"),
+        ("50%", "50%25"),
+        ("nul\x00byte", "nul%00byte"),
+        ("a?b#c", "a%3Fb%23c"),
+        ("é 🙂", "%C3%A9%20%F0%9F%99%82"),
+    ],
+)
+async def test_a_user_id_stays_inside_its_path_segment(
+    local_server: LocalCredentials, external_user_id: str, encoded: str
+) -> None:
+    # Dot segments cannot take a unique prefix (they would stop being dot segments);
+    # every other id does, so tests sharing the server never share a user.
+    tag = "" if external_user_id in (".", "..") else uuid4().hex[:8]
+    uid = tag + external_user_id
+    seeded = seed_account(local_server, uid, "openai", OPENAI_KEY)
+    transport = CountingTransport()
+    async with local_client(local_server, transport=transport) as client:
+        [account] = await client.list_user_accounts(uid)
+        await client.delete_user(uid)
+        assert await client.list_user_accounts(uid) == []
+    assert account.id == seeded["id"]
+    assert account.external_id == uid
+    users = f"/v1/connect/{local_server.project_id}/users"
+    assert transport.raw_paths[1:] == [
+        f"{users}/{tag}{encoded}/accounts",
+        f"{users}/{tag}{encoded}",
+        f"{users}/{tag}{encoded}/accounts",
+    ]
