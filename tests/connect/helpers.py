@@ -16,12 +16,21 @@ from connect_mcp.redact import Redactor
 #: Retries in tests back off in milliseconds, not seconds: the rules are the same.
 FAST_RETRY: dict[str, Any] = {"retry_base_delay": 0.01, "retry_max_delay": 0.05}
 
+#: Building a verifying SSL context loads the CA bundle (~0.1 s); the tests build hundreds
+#: of clients, so they share one (fully verifying) context.
+_SSL = httpx2.create_ssl_context()
+
+
+def real_transport() -> httpx2.AsyncHTTPTransport:
+    """The real HTTP transport, as a client builds it by default, minus the SSL reload."""
+    return httpx2.AsyncHTTPTransport(verify=_SSL)
+
 
 class CountingTransport(httpx2.AsyncBaseTransport):
     """Forwards to a real `AsyncHTTPTransport` and records (method, path) and statuses."""
 
     def __init__(self, inner: httpx2.AsyncBaseTransport | None = None) -> None:
-        self.inner = inner or httpx2.AsyncHTTPTransport()
+        self.inner = inner or real_transport()
         self.requests: list[tuple[str, str]] = []
         #: Paths exactly as sent (percent-encoding intact, no query).
         self.raw_paths: list[str] = []
@@ -60,7 +69,7 @@ def local_client(
         client_secret=creds.client_secret,
         project_id=creds.project_id,
         base_url=creds.base_url,
-        transport=transport,
+        transport=transport if transport is not None else real_transport(),
         redactor=redactor if redactor is not None else Redactor(),
         **options,
     )
