@@ -13,190 +13,39 @@ can reach renders a page that says what happened; none renders a stack trace.
 
 from __future__ import annotations
 
-import hashlib
-from collections.abc import Awaitable, Callable
-from functools import wraps
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from connect_mcp.local.catalog import APPS, CatalogApp, find_app
-from connect_mcp.local.connect_page import flow
-from connect_mcp.local.connect_page.fields import MAX_VALUE, check_form, form_fields
+from connect_mcp.local.catalog import CatalogApp, find_app
+from connect_mcp.local.connect_page import flow, views
+from connect_mcp.local.connect_page.fields import check_form, form_fields
 from connect_mcp.local.connect_page.flow import Link, LinkProblem
 from connect_mcp.local.connect_page.render import STYLESHEET, page, security_headers
 from connect_mcp.local.http import state_of
 from connect_mcp.local.state import LocalState
-from connect_mcp.log import get_logger
 
-PAGE_PATH = "/_static/connect.html"
+PAGE_PATH = views.PAGE_PATH
 MAX_FORM = 64 * 1024
-PROJECT_NAME = "connect-mcp local"
-
-_log = get_logger("connect_mcp.local.connect_page")
-Handler = Callable[[Request], Awaitable[Response]]
-
-
-# -- plumbing -------------------------------------------------------------------------------
-
-
-def _base(request: Request, **extra: Any) -> dict[str, Any]:
-    return {"host": request.headers.get("host", ""), "title": "Connect an account", **extra}
-
-
-def _never_a_traceback(handler: Handler) -> Handler:
-    """A bug renders a plain apology page (and is logged, redacted), never a traceback."""
-
-    @wraps(handler)
-    async def wrapped(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except Exception as exc:
-            _log.error("connect_page_error", path=request.url.path, error=repr(exc))
-            return page(
-                "problem.html",
-                _base(
-                    request,
-                    title="Something went wrong",
-                    message="The server could not finish this step. Nothing was connected.",
-                    hint="Try the link again in a moment, or ask for a new one.",
-                    back_url=None,
-                ),
-                status=500,
-            )
-
-    return wrapped
-
-
-_PROBLEM_TEXT = {
-    LinkProblem.MISSING: ("The link has no connect token.", 400),
-    LinkProblem.INVALID: ("This connect link is not one this server issued.", 404),
-    LinkProblem.USED: ("This link was already used to connect an account. Links work once.", 410),
-    LinkProblem.EXPIRED: ("Please request a new one from the app developer.", 410),
-}
-
-
-def _problem_page(request: Request, problem: LinkProblem) -> Response:
-    message, status = _PROBLEM_TEXT[problem]
-    return page(
-        "problem.html",
-        _base(
-            request,
-            title=problem.value,
-            message=message,
-            hint="Ask the app that sent you here for a new connect link.",
-            back_url=None,
-        ),
-        status=status,
-    )
-
-
-def _notice(request: Request, link: Link, title: str, message: str, status: int) -> Response:
-    return page(
-        "problem.html",
-        _base(
-            request,
-            title=title,
-            message=message,
-            hint=None,
-            back_url=_page_url(link.token),
-            back_label="Choose an app",
-            user=link.user,
-            environment=link.row.environment,
-        ),
-        status=status,
-    )
-
-
-def _page_url(token: str, **params: str) -> str:
-    return PAGE_PATH + "?" + urlencode({"token": token, "connectLink": "true", **params})
-
-
-def _headers(link: Link) -> dict[str, str]:
-    row = link.row
-    return security_headers(
-        form_targets=(row.success_redirect_uri, row.error_redirect_uri),
-        frame_origins=row.allowed_origins,
-    )
-
-
-def _app_view(app: CatalogApp, token: str) -> dict[str, Any]:
-    hue = hashlib.sha256(app.name_slug.encode()).digest()[0] % 8
-    return {
-        "slug": app.name_slug,
-        "name": app.name,
-        "initial": app.name[:1].upper(),
-        "hue": hue,
-        "kind": "OAuth" if app.auth_type == "oauth" else "API key",
-        "categories": ", ".join(app.categories),
-        "url": _page_url(token, app=app.name_slug),
-    }
-
-
-def _link_context(request: Request, link: Link, **extra: Any) -> dict[str, Any]:
-    return _base(request, user=link.user, environment=link.row.environment, **extra)
 
 
 # -- GET: picker, form or consent -----------------------------------------------------------
 
 
-def _matches(app: CatalogApp, query: str) -> bool:
-    haystack = " ".join((app.name, app.name_slug, app.description, *app.categories)).lower()
-    return all(word in haystack for word in query.lower().split())
-
-
-def _picker(request: Request, link: Link, query: str, notice: str | None = None) -> Response:
-    apps = [_app_view(a, link.token) for a in APPS if _matches(a, query)]
-    context = _link_context(request, link, token=link.token, query=query, apps=apps, notice=notice)
-    return page("picker.html", context, headers=_headers(link))
-
-
-def _app_page(
-    request: Request,
-    link: Link,
-    app: CatalogApp,
-    *,
-    reconnect: str | None,
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Response:
-    fields = form_fields(app)
-    context = _link_context(
-        request,
-        link,
-        title=f"Connect {app.name}",
-        token=link.token,
-        app=_app_view(app, link.token),
-        reconnect=reconnect,
-        fields=fields,
-        values=values or {},
-        errors=errors or {},
-        had_secrets=any(f.secret for f in fields),
-        max_value=MAX_VALUE,
-        picker_url=None if reconnect else _page_url(link.token),
-        project_name=PROJECT_NAME,
-        scopes=list(app.scopes),
-    )
-    template = "keys.html" if app.auth_type == "keys" else "consent.html"
-    return page(template, context, status=status, headers=_headers(link))
-
-
-@_never_a_traceback
+@views.never_a_traceback
 async def show(request: Request) -> Response:
     state = state_of(request)
     params = request.query_params
     link = flow.open_link(state, params.get("token"))
     if isinstance(link, LinkProblem):
-        return _problem_page(request, link)
+        return views.problem_page(request, link)
     app_param = params.get("app") or None
     account_id = params.get("accountId") or None
     if account_id is not None:
         target = flow.reconnect_target(state, link, account_id)
         if target is None:
-            return _notice(
+            return views.notice(
                 request,
                 link,
                 "This account cannot be reconnected here",
@@ -205,20 +54,20 @@ async def show(request: Request) -> Response:
             )
         app = find_app(target.app_slug)
         if app is None or (app_param and find_app(app_param) is not app):
-            return _notice(
+            return views.notice(
                 request,
                 link,
                 "This link does not match the account",
                 "The app in this link is not the app of the account to reconnect.",
                 400,
             )
-        return _app_page(request, link, app, reconnect=target.id)
+        return views.app_page(request, link, app, reconnect=target.id)
     if app_param is None:
-        return _picker(request, link, (params.get("q") or "")[:100])
+        return views.picker(request, link, (params.get("q") or "")[:100])
     app = find_app(app_param)
     if app is None:
-        return _picker(request, link, "", notice=f"There is no app called “{app_param[:80]}”.")
-    return _app_page(request, link, app, reconnect=None)
+        return views.picker(request, link, "", notice=f"There is no app called “{app_param[:80]}”.")
+    return views.app_page(request, link, app, reconnect=None)
 
 
 # -- POST: connect --------------------------------------------------------------------------
@@ -253,7 +102,7 @@ async def _posted(
     if _foreign_origin(request):
         return page(
             "problem.html",
-            _base(
+            views.base(
                 request,
                 title="This form came from another site",
                 message="For your safety, forms for this page are accepted only from this page.",
@@ -266,22 +115,22 @@ async def _posted(
     if form is None:
         return page(
             "problem.html",
-            _base(request, title="Unreadable form", message="The form could not be read.",
+            views.base(request, title="Unreadable form", message="The form could not be read.",
                   hint="Open the connect link again.", back_url=None),
             status=400,
         )  # fmt: skip
     state = state_of(request)
     link = flow.open_link(state, form.get("token"))
     if isinstance(link, LinkProblem):
-        return _problem_page(request, link)
+        return views.problem_page(request, link)
     app = find_app(form.get("app") or "")
     if app is None or app.auth_type != auth_type:
-        return _notice(request, link, "Unknown app", "Choose the app to connect again.", 400)
+        return views.notice(request, link, "Unknown app", "Choose the app to connect again.", 400)
     reconnect = form.get("account_id") or None
     if reconnect is not None:
         target = flow.reconnect_target(state, link, reconnect)
         if target is None or target.app_slug != app.name_slug:
-            return _notice(
+            return views.notice(
                 request,
                 link,
                 "This account cannot be reconnected here",
@@ -305,8 +154,8 @@ def _connected(
         account = flow.connect(state, link, app, credentials, name=name, reconnect_id=reconnect)
     except flow.ConnectFailed as exc:
         if exc.problem is not None:
-            return _problem_page(request, exc.problem)
-        return _notice(request, link, "This account cannot be reconnected", str(exc), 404)
+            return views.problem_page(request, exc.problem)
+        return views.notice(request, link, "This account cannot be reconnected", str(exc), 404)
     flow.report_success(state, link, account)
     if link.row.success_redirect_uri:
         target = flow.with_params(link.row.success_redirect_uri, account_id=account.id)
@@ -314,7 +163,7 @@ def _connected(
     verb = "reconnected" if reconnect else "connected"
     return page(
         "result.html",
-        _link_context(
+        views.link_context(
             request,
             link,
             ok=True,
@@ -327,7 +176,7 @@ def _connected(
     )
 
 
-@_never_a_traceback
+@views.never_a_traceback
 async def submit_keys(request: Request) -> Response:
     posted = await _posted(request, "keys")
     if isinstance(posted, Response):
@@ -335,7 +184,7 @@ async def submit_keys(request: Request) -> Response:
     state, link, app, reconnect, form = posted
     checked = check_form(form_fields(app), form)
     if not checked.ok:
-        return _app_page(
+        return views.app_page(
             request, link, app, reconnect=reconnect, values=form, errors=checked.errors, status=422
         )
     return _connected(
@@ -343,7 +192,7 @@ async def submit_keys(request: Request) -> Response:
     )
 
 
-@_never_a_traceback
+@views.never_a_traceback
 async def submit_consent(request: Request) -> Response:
     posted = await _posted(request, "oauth")
     if isinstance(posted, Response):
@@ -353,10 +202,10 @@ async def submit_consent(request: Request) -> Response:
     if decision == "deny":
         return _denied(request, state, link, app)
     if decision != "allow":
-        return _app_page(request, link, app, reconnect=reconnect, status=400)
+        return views.app_page(request, link, app, reconnect=reconnect, status=400)
     checked = check_form(form_fields(app), form)
     if not checked.ok:
-        return _app_page(
+        return views.app_page(
             request, link, app, reconnect=reconnect, values=form, errors=checked.errors, status=422
         )
     credentials = flow.oauth_credentials(app, checked.values)
@@ -376,7 +225,7 @@ def _denied(request: Request, state: LocalState, link: Link, app: CatalogApp) ->
         return RedirectResponse(target, 303, headers={"Cache-Control": "no-store"})
     return page(
         "result.html",
-        _link_context(
+        views.link_context(
             request,
             link,
             ok=False,
