@@ -238,3 +238,17 @@ def test_a_key_app_cannot_be_posted_as_oauth(local_server: LocalCredentials) -> 
     response = _post(local_server, OAUTH, {"token": ctok, "app": "openai", "decision": "allow"})
     assert response.status_code == 400
     assert _accounts(local_server, user) == []
+
+
+def test_code_spans_escape_everything() -> None:
+    from connect_mcp.local.connect_page.render import code_spans
+
+    assert str(code_spans("Your `sk_<b>` key")) == "Your <code>sk_&lt;b&gt;</code> key"
+    assert str(code_spans("a ` <script>")) == "a ` &lt;script&gt;"
+    assert str(code_spans("<i>plain</i>")) == "&lt;i&gt;plain&lt;/i&gt;"
+
+
+def test_field_descriptions_show_code(local_server: LocalCredentials) -> None:
+    link = connect_token(local_server, uuid4().hex)["connect_link_url"]
+    page = http().get(link + "&app=stripe").text
+    assert "<code>sk_live_...</code>" in page

@@ -2,8 +2,10 @@
 
 Everything a page prints (app names, the external user id, field labels, the person's own
 input, error messages) goes through Jinja2's HTML autoescaping; no template marks anything
-`safe`. The environment is built on first use, so the MCP server's cold start, which starts
-the local server in-process, does not pay for Jinja2.
+`safe`. The one filter that emits markup, `code_spans`, escapes every piece of its input
+first and adds only `<code>` tags of its own. The environment is built on first use, so
+the MCP server's cold start, which starts the local server in-process, does not pay for
+Jinja2.
 
 Headers: the page is a capability-bearing URL (the token is in its query), so it is never
 cached, never sent on as a referrer to another origin, and never framed except by the
@@ -24,22 +26,39 @@ from starlette.responses import HTMLResponse
 
 if TYPE_CHECKING:
     from jinja2 import Environment
+    from markupsafe import Markup
 
 HERE = Path(__file__).parent
 STYLESHEET = HERE / "static" / "connect.css"
+
+
+def code_spans(text: object) -> Markup:
+    """Catalog descriptions mark code with backticks (`sk_live_...`): show it as code."""
+    from markupsafe import Markup, escape
+
+    parts = str(text).split("`")
+    if len(parts) % 2 == 0:  # unbalanced backticks: plain text
+        return escape(str(text))
+    pieces = [
+        Markup("<code>") + escape(part) + Markup("</code>") if i % 2 else escape(part)
+        for i, part in enumerate(parts)
+    ]
+    return Markup("").join(pieces)
 
 
 @cache
 def _environment() -> Environment:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(HERE / "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["code_spans"] = code_spans
+    return env
 
 
 def origin_of(url: str | None) -> str | None:
