@@ -252,3 +252,23 @@ def test_field_descriptions_show_code(local_server: LocalCredentials) -> None:
     link = connect_token(local_server, uuid4().hex)["connect_link_url"]
     page = http().get(link + "&app=stripe").text
     assert "<code>sk_live_...</code>" in page
+
+
+async def test_a_bug_renders_an_apology_not_a_traceback() -> None:
+    """A handler that raises (a bug no request can trigger on purpose) still renders a page."""
+    from starlette.requests import Request
+    from starlette.responses import Response
+
+    from connect_mcp.local.connect_page.views import never_a_traceback
+
+    @never_a_traceback
+    async def broken(_request: Request) -> Response:
+        raise RuntimeError("secret internals")
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [(b"host", b"h")]}
+    response = await broken(Request(scope))
+    assert response.status_code == 500
+    body = bytes(response.body).decode()
+    assert "Something went wrong" in body
+    assert "secret internals" not in body
+    assert "Traceback" not in body
