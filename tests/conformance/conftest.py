@@ -161,9 +161,11 @@ def _wait_for(stderr: Path, process: subprocess.Popen[bytes]) -> str:
     pytest.fail(f"serve --dev-user did not start in {START_TIMEOUT} s")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
-    """One server per module, with its own data dir (and so its own embedded backend)."""
+    """One server for the session (per xdist worker), with its own data dir and so its own
+    embedded backend. The suite and the Inspector only list and read; the input-required
+    tests delete only accounts they connected themselves."""
     tmp = tmp_path_factory.mktemp("conformance-server")
     stderr = tmp / "stderr.log"
     with stderr.open("wb") as err:
