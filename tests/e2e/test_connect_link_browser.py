@@ -227,3 +227,20 @@ def test_everything_printed_is_escaped(local_server: LocalCredentials, page: Pag
     assert page.locator("img").count() == 0
     assert page.locator("b").count() == 0
     assert page.evaluate("window.__pwned") is None
+
+
+def test_a_browser_reaches_a_workflow_by_host(local_server: LocalCredentials, page: Page) -> None:
+    """Chromium resolves `*.localhost`, so `http://enecho.localhost:PORT/` reaches the workflow."""
+    port = urlsplit(local_server.base_url).port
+    page.context.set_extra_http_headers(
+        {
+            "Authorization": f"Bearer {access_token(local_server)}",
+            "X-PD-External-User-ID": "browser-user",
+        }
+    )
+    response = page.goto(f"http://enecho.localhost:{port}/")
+    assert response is not None
+    assert response.status == 200
+    echo = response.json()
+    assert echo["external_user_id"] == "browser-user"
+    assert echo["method"] == "GET"
