@@ -272,3 +272,11 @@ async def test_a_bug_renders_an_apology_not_a_traceback() -> None:
     assert "Something went wrong" in body
     assert "secret internals" not in body
     assert "Traceback" not in body
+
+
+def test_an_oversized_form_is_refused(local_server: LocalCredentials) -> None:
+    ctok = connect_token(local_server, uuid4().hex)["token"]
+    data = {"token": ctok, "app": "openai", "cf_api_key": "k" * 100_000}
+    response = _post(local_server, KEYS, data)
+    assert response.status_code == 400
+    assert "could not be read" in response.text

@@ -86,11 +86,16 @@ async def _form(request: Request) -> dict[str, str] | None:
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return None
-    raw = await request.body()
-    if len(raw) > MAX_FORM:
-        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():  # bounded: never buffers more than MAX_FORM
+        size += len(chunk)
+        if size > MAX_FORM:
+            return None
+        chunks.append(chunk)
+    raw = b"".join(chunks).decode("utf-8", "replace")
     form: dict[str, str] = {}
-    for key, value in parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True):
+    for key, value in parse_qsl(raw, keep_blank_values=True):
         form.setdefault(key, value)
     return form
 
@@ -115,10 +120,15 @@ async def _posted(
     if form is None:
         return page(
             "problem.html",
-            views.base(request, title="Unreadable form", message="The form could not be read.",
-                  hint="Open the connect link again.", back_url=None),
+            views.base(
+                request,
+                title="Unreadable form",
+                message="The form could not be read.",
+                hint="Open the connect link again.",
+                back_url=None,
+            ),
             status=400,
-        )  # fmt: skip
+        )
     state = state_of(request)
     link = flow.open_link(state, form.get("token"))
     if isinstance(link, LinkProblem):
