@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -47,20 +48,22 @@ _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 
 
 class _Refused(Exception):
+    """An invocation the platform would turn away: answered as JSON `{error}` with `status`."""
+
     def __init__(self, status: int, message: str) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
 
 
+@dataclass(frozen=True)
 class Run:
     """One authorised invocation: who it runs for, where, and what was sent."""
 
-    def __init__(self, request: Request, scope: Scope, user: str, body: bytes) -> None:
-        self.request = request
-        self.scope = scope
-        self.user = user
-        self.body = body
+    request: Request
+    scope: Scope
+    user: str
+    body: bytes
 
     def json_body(self) -> Any:
         if not self.body:
@@ -90,10 +93,18 @@ async def _authorise(request: Request) -> Run:
     environment = request.headers.get("x-pd-environment") or "development"
     if environment not in ENVIRONMENTS:
         raise _Refused(400, "x-pd-environment must be 'development' or 'production'")
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        raise _Refused(413, f"the request body is larger than {MAX_BODY // 1024} KiB")
-    return Run(request, Scope(project, environment), user, body)
+    return Run(request, Scope(project, environment), user, await _bounded_body(request))
+
+
+async def _bounded_body(request: Request) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise _Refused(413, f"the request body is larger than {MAX_BODY // 1024} KiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def _shown_headers(request: Request) -> dict[str, str]:

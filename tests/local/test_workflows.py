@@ -139,3 +139,13 @@ def test_host_based_routing(local_server: LocalCredentials) -> None:
     )
     assert response.status_code == 200
     assert response.json()["external_user_id"] == "by-host"
+
+
+def test_an_oversized_body_is_refused(local_server: LocalCredentials) -> None:
+    token = access_token(local_server)
+    response = http().post(
+        f"{local_server.base_url}/{ECHO}",
+        content=b"x" * 300_000,
+        headers={"Authorization": f"Bearer {token}", "x-pd-external-user-id": "u"},
+    )
+    assert response.status_code == 413
