@@ -151,6 +151,8 @@ def clean_env(**extra: str) -> dict[str, str]:
         for k, v in os.environ.items()
         if not k.startswith(("PIPEDREAM_", "CONNECT_MCP_", "pipedream_", "connect_mcp_"))
     }
+    # Children import connect_mcp and bench from this tree (also a git worktree of it).
+    env["PYTHONPATH"] = str(repo_root())
     env.update(extra)
     return env
 

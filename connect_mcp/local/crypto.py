@@ -20,6 +20,7 @@ import hmac
 import os
 import secrets
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -44,9 +45,14 @@ class DataKey:
 
     material: bytes
 
-    @property
+    @cached_property
     def key_id(self) -> str:
         return hashlib.sha256(b"connect-mcp key id:" + self.material).hexdigest()[:16]
+
+    @cached_property
+    def aead(self) -> AESGCM:
+        """The cipher, built once per key (not once per seal or open)."""
+        return AESGCM(self.material)
 
     @classmethod
     def generate(cls) -> DataKey:
@@ -89,7 +95,7 @@ def _unb64(text: str) -> bytes:
 def seal(key: DataKey, plaintext: bytes, *, aad: bytes) -> str:
     """Encrypt to `v1.<key id>.<nonce>.<ciphertext+tag>` (base64url parts)."""
     nonce = os.urandom(_NONCE_BYTES)
-    body = AESGCM(key.material).encrypt(nonce, plaintext, aad)
+    body = key.aead.encrypt(nonce, plaintext, aad)
     return ".".join((_FORMAT, key.key_id, _b64(nonce), _b64(body)))
 
 
@@ -109,7 +115,7 @@ def open_sealed(key: DataKey, sealed: str, *, aad: bytes) -> bytes:
         )
     _, _, nonce, body = sealed.split(".")
     try:
-        return AESGCM(key.material).decrypt(_unb64(nonce), _unb64(body), aad)
+        return key.aead.decrypt(_unb64(nonce), _unb64(body), aad)
     except (InvalidTag, binascii.Error, ValueError) as exc:
         raise WrongKeyError(f"a ciphertext under key id {kid} failed authentication") from exc
 
