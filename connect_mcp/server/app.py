@@ -17,6 +17,7 @@ from mcp.server.mcpserver import RequestStateSecurity
 from connect_mcp import __version__
 from connect_mcp.server.gate import make_gate
 from connect_mcp.server.guard import Guard, expired_confirmation
+from connect_mcp.server.protocol_errors import UnknownPrompt
 from connect_mcp.server.scope import session_principal, session_runtime, session_writer
 from connect_mcp.server.state import ServerConfig, ServerState
 from connect_mcp.tools import register_all
@@ -82,5 +83,6 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
     )
     register_all(mcp, hooks)
     mcp.middleware.append(Guard())
+    mcp.middleware.append(UnknownPrompt(mcp))  # -32602, not an internal error
     mcp.middleware.insert(0, expired_confirmation)
     return mcp
