@@ -40,17 +40,25 @@ def _state(ctx: Context[Any, Any]) -> ServerState:
     return state
 
 
-def session_principal(ctx: Context[Any, Any]) -> Principal:
-    """Resolver: the session's user, for any tool."""
+# The resolvers are `async def` although they never await: the SDK runs a plain `def`
+# resolver on a worker thread, one thread round trip per resolver per tool call.
+
+
+def _bound_principal(ctx: Context[Any, Any]) -> Principal:
     principal = principal_for(_state(ctx))
     if principal is None:
         raise ToolError("This request is not bound to a user; the server refuses to act.")
     return principal
 
 
-def session_writer(ctx: Context[Any, Any]) -> Principal:
+async def session_principal(ctx: Context[Any, Any]) -> Principal:
+    """Resolver: the session's user, for any tool."""
+    return _bound_principal(ctx)
+
+
+async def session_writer(ctx: Context[Any, Any]) -> Principal:
     """Resolver: the session's user, for tools that change something."""
-    principal = session_principal(ctx)
+    principal = _bound_principal(ctx)
     if not principal.can_write:
         raise ToolError(read_only_message())
     return principal
@@ -64,6 +72,6 @@ def read_only_message(tool: str | None = None) -> str:
     )
 
 
-def session_runtime(ctx: Context[Any, Any]) -> ToolRuntime:
+async def session_runtime(ctx: Context[Any, Any]) -> ToolRuntime:
     """Resolver: the Connect client and settings the tools use."""
     return _state(ctx).runtime
