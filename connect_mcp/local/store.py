@@ -507,8 +507,13 @@ class Store:
         where = "a.project_id=? AND a.environment=?"
         params: list[Any] = [scope.project_id, scope.environment]
         if external_id is not None:
-            where += " AND u.external_id=?"
-            params.append(external_id)
+            # By the user's seq, so SQLite walks `accounts_user` (that user's rows only)
+            # instead of every account of the project: O(page), not O(project).
+            where += (
+                " AND a.user_seq=(SELECT seq FROM users"
+                " WHERE project_id=? AND environment=? AND external_id=?)"
+            )
+            params.extend([scope.project_id, scope.environment, external_id])
         if app_slugs is not None:
             where += f" AND a.app_slug IN ({','.join('?' * len(app_slugs)) or 'NULL'})"
             params.extend(app_slugs)
