@@ -17,6 +17,7 @@ every output would corrupt results without protecting anything a structural rule
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import re
 import threading
@@ -111,7 +112,10 @@ class Redactor:
         pattern = self._compiled()
         if pattern is None or not text:
             return text
-        return pattern.sub(REDACTED, text)
+        out = pattern.sub(REDACTED, text)
+        if _BREAK_HINT.search(out):
+            out = _scrub_across_breaks(pattern, out)
+        return out
 
     def scrub_obj(self, value: Any) -> Any:
         """Structural and by-value redaction of a JSON-like tree; returns a new tree."""
@@ -133,6 +137,42 @@ class Redactor:
         if isinstance(value, list | tuple):
             return [self.scrub_obj(item) for item in value]
         return value
+
+
+#: Line breaks, real or JSON-escaped, that can split a secret: a wrapped base64 block
+#: (`base64.encodebytes` folds at 76 columns) or a value folded across lines.
+_BREAKS = re.compile(r"\r\n|\n|\r|\\r\\n|\\n|\\r")
+_BREAK_HINT = re.compile(r"[\r\n]|\\[rn]")
+
+
+def _scrub_across_breaks(pattern: re.Pattern[str], text: str) -> str:
+    """Mask secrets that line breaks split: match on the text without its breaks, then mask
+    each match's whole span (breaks included) in the original text."""
+    flat: list[str] = []
+    starts: list[tuple[int, int]] = []  # (offset in flat, offset in text) of each piece
+    flat_len = pos = 0
+    for brk in _BREAKS.finditer(text):
+        if brk.start() > pos:
+            starts.append((flat_len, pos))
+            flat.append(text[pos : brk.start()])
+            flat_len += brk.start() - pos
+        pos = brk.end()
+    if pos < len(text):
+        starts.append((flat_len, pos))
+        flat.append(text[pos:])
+    keys = [f for f, _ in starts]
+
+    def original(index: int) -> int:
+        piece = bisect.bisect_right(keys, index) - 1
+        flat_at, text_at = starts[piece]
+        return text_at + index - flat_at
+
+    spans = [
+        (original(m.start()), original(m.end() - 1) + 1) for m in pattern.finditer("".join(flat))
+    ]
+    for start, end in reversed(spans):
+        text = text[:start] + REDACTED + text[end:]
+    return text
 
 
 def _string_leaves(value: Any) -> Iterable[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from connect_mcp.local.connect_page import page_routes
+from connect_mcp.local.openapi import openapi_json
 from connect_mcp.local.routes import accounts, apps, oauth, tokens, users
 from connect_mcp.local.workflows import workflow_routes
 
@@ -27,6 +28,7 @@ def api_routes() -> list[BaseRoute]:
         Route(f"{_P}/users/{{external_user_id}}", users.delete_user, methods=["DELETE"]),
         Route(f"{_P}/users/{{external_user_id}}/accounts", accounts.user_accounts, methods=["GET"]),
         Route(f"{_P}/projects/info", apps.project_info, methods=["GET"]),
+        Route("/openapi.json", openapi_json, methods=["GET"]),
         *page_routes(),  # the Connect Link page (issue 3)
         *workflow_routes(),  # built-in workflows at /{endpoint_id}: keep last
     ]
