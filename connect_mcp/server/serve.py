@@ -133,9 +133,13 @@ def server_config(
     jwt: JWTConfig | None = None,
     public_url: str = "http://127.0.0.1:8000",
 ) -> ServerConfig:
-    from connect_mcp.server.auth import JWTVerifier
     from connect_mcp.server.state import ServePolicy, ServerConfig
 
+    verifier = None
+    if jwt is not None:  # stdio never pays for importing pyjwt and cryptography.x509
+        from connect_mcp.server.auth import JWTVerifier
+
+        verifier = JWTVerifier(jwt)
     confirm: ServePolicy = "never" if settings.confirm == "never" else "elicit"
     return ServerConfig(
         connect=backend.connect,
@@ -146,7 +150,7 @@ def server_config(
         confirm_timeout=settings.confirm_timeout,
         workflow_response_limit=settings.workflow_response_limit,
         fixed_principal=principal,
-        verifier=JWTVerifier(jwt) if jwt is not None else None,
+        verifier=verifier,
         public_url=public_url,
     )
 
