@@ -9,6 +9,7 @@ so they are stable across restarts and data directories.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ OAUTH_FIELDS = (
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
+@functools.lru_cache(maxsize=1024)  # pure; asked for every account in every response
 def _stable_id(prefix: str, seed: str, length: int = 6) -> str:
     number = int.from_bytes(hashlib.sha256(seed.encode()).digest()[:8], "big")
     chars = []

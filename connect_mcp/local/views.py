@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from connect_mcp.local.catalog import find_app
@@ -25,6 +26,14 @@ def _missing_app(slug: str) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=256)
+def _app_json(slug: str) -> dict[str, Any]:
+    """An account's `app` object, built once per slug (the catalog is fixed at import).
+    Shared between responses: serialised, never mutated."""
+    app = find_app(slug)
+    return app.to_json() if app else _missing_app(slug)
+
+
 def account_json(store: Store, row: AccountRow, *, include_credentials: bool) -> dict[str, Any]:
     app = find_app(row.app_slug)
     out: dict[str, Any] = {
@@ -33,7 +42,7 @@ def account_json(store: Store, row: AccountRow, *, include_credentials: bool) ->
         "external_id": row.external_id,
         "healthy": row.healthy,
         "dead": row.dead,
-        "app": app.to_json() if app else _missing_app(row.app_slug),
+        "app": _app_json(row.app_slug),
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
         "authorized_scopes": list(app.scopes) if app and app.auth_type == "oauth" else [],
