@@ -22,6 +22,14 @@ from tests.support import access_token, connect_token, http, seed_account
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
+
+def expect(locator: Any) -> Any:
+    """Playwright's retrying assertions (imported late: skipped runs need no Playwright)."""
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(locator)
+
+
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 
@@ -57,15 +65,15 @@ def test_key_based_flow_from_picker_to_signed_webhook(
     with receiver() as hooks:
         link = connect_token(local_server, user, webhook_uri=f"{hooks.url}/hook")
         page.goto(link["connect_link_url"])
-        assert page.locator("h1").inner_text() == "Connect an account"
+        expect(page.locator("h1")).to_have_text("Connect an account")
         page.screenshot(path=artifact("connect-picker.png"), full_page=True)
 
         page.fill("#q", "openai")
         page.click("button:has-text('Search')")
-        assert page.locator(".app-name").all_inner_texts() == ["OpenAI (ChatGPT)"]
+        expect(page.locator(".app-name")).to_have_text(["OpenAI (ChatGPT)"])
         page.click("text=OpenAI (ChatGPT)")
 
-        assert page.locator("h1").inner_text() == "Connect OpenAI (ChatGPT)"
+        expect(page.locator("h1")).to_have_text("Connect OpenAI (ChatGPT)")
         assert page.get_attribute("#cf_api_key", "type") == "password"
         assert page.get_attribute("#cf_api_key", "required") is not None
         assert page.get_attribute("#cf_organization", "required") is None
@@ -75,9 +83,9 @@ def test_key_based_flow_from_picker_to_signed_webhook(
         page.screenshot(path=artifact("connect-form.png"), full_page=True)
         page.click("button:has-text('Connect OpenAI')")
 
-        assert page.locator("h1").inner_text() == "OpenAI (ChatGPT) connected"
+        expect(page.locator("h1")).to_have_text("OpenAI (ChatGPT) connected")
         [account] = _accounts(local_server, user)
-        assert page.locator("dd code").inner_text() == account["id"]
+        expect(page.locator("dd code")).to_have_text(account["id"])
         assert account["external_id"] == user
         assert account["name"] == "Work"
         assert account["credentials"] == {"api_key": secret, "organization": "org-123"}
@@ -101,6 +109,7 @@ def test_validation_errors_are_shown_and_fixable(
     page.fill("#cf_password", "hunter2")
     page.click("button:has-text('Connect PostgreSQL')")
 
+    expect(page.locator(".alert")).to_be_visible()
     alert = page.locator(".alert").inner_text()
     assert "Please fix these 2 to continue" in alert
     assert "Username is required." in alert
@@ -115,7 +124,7 @@ def test_validation_errors_are_shown_and_fixable(
     page.fill("#cf_password", "hunter2")
     page.fill("#cf_database", "main")
     page.click("button:has-text('Connect PostgreSQL')")
-    assert page.locator("h1").inner_text() == "PostgreSQL connected"
+    expect(page.locator("h1")).to_have_text("PostgreSQL connected")
     [account] = _accounts(local_server, user)
     assert account["credentials"]["port"] == "5432"
 
@@ -126,21 +135,21 @@ def test_used_expired_and_unknown_links(local_server: LocalCredentials, page: Pa
     page.goto(used + "&app=anthropic")
     page.fill("#cf_api_key", "sk-ant-1")
     page.click("button:has-text('Connect')")
-    assert "connected" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_contain_text("connected")
 
     response = page.goto(used + "&app=anthropic")
     assert response is not None
     assert response.status == 410
-    assert page.locator("h1").inner_text() == "This link has already been used"
+    expect(page.locator("h1")).to_have_text("This link has already been used")
 
     expiring = connect_token(local_server, user, expires_in=1)["connect_link_url"]
     time.sleep(1.1)
     page.goto(expiring)
-    assert page.locator("h1").inner_text() == "This link has expired"
-    assert "request a new one" in page.locator(".lead").inner_text()
+    expect(page.locator("h1")).to_have_text("This link has expired")
+    expect(page.locator(".lead")).to_contain_text("request a new one")
 
     page.goto(f"{local_server.base_url}/_static/connect.html?token=ctok_nope&connectLink=true")
-    assert page.locator("h1").inner_text() == "This link is not valid"
+    expect(page.locator("h1")).to_have_text("This link is not valid")
     assert "Traceback" not in page.content()
 
 
@@ -157,8 +166,8 @@ def test_oauth_deny_redirects_with_the_error_and_sends_connection_error(
             error_redirect_uri=f"{app_site.url}/failed?from=connect",
         )
         page.goto(link["connect_link_url"] + "&app=github")
-        assert page.locator("h1").inner_text() == "Connect GitHub"
-        assert "requesting access to your GitHub account" in page.locator(".lead").inner_text()
+        expect(page.locator("h1")).to_have_text("Connect GitHub")
+        expect(page.locator(".lead")).to_contain_text("requesting access to your GitHub account")
         assert page.locator(".scopes li").count() >= 1
         page.screenshot(path=artifact("connect-consent.png"), full_page=True)
         page.click("button:has-text('Deny')")
@@ -168,7 +177,7 @@ def test_oauth_deny_redirects_with_the_error_and_sends_connection_error(
         assert query["from"] == ["connect"]
         assert query["error"] == ["access_denied"]
         assert "denied access to GitHub" in query["error_description"][0]
-        assert page.locator("h1").inner_text() == "Back in the app"
+        expect(page.locator("h1")).to_have_text("Back in the app")
         [post] = app_site.wait_posts(1)
     assert _signed(local_server, post)
     payload = post.json()
@@ -199,11 +208,11 @@ def test_reconnect_replaces_credentials(local_server: LocalCredentials, page: Pa
     old = seed_account(local_server, user, "stripe", {"api_key": "sk_test_old"}, name="Shop")
     link = connect_token(local_server, user)["connect_link_url"]
     page.goto(link + f"&accountId={old['id']}")
-    assert page.locator("h1").inner_text() == "Reconnect Stripe"
-    assert old["id"] in page.locator(".lead").inner_text()
+    expect(page.locator("h1")).to_have_text("Reconnect Stripe")
+    expect(page.locator(".lead")).to_contain_text(old["id"])
     page.fill("#cf_api_key", "sk_test_new")
     page.click("button:has-text('Reconnect Stripe')")
-    assert page.locator("h1").inner_text() == "Stripe reconnected"
+    expect(page.locator("h1")).to_have_text("Stripe reconnected")
 
     [account] = _accounts(local_server, user)
     assert account["id"] == old["id"]
@@ -216,14 +225,14 @@ def test_everything_printed_is_escaped(local_server: LocalCredentials, page: Pag
     name = '<img src=x onerror="window.__pwned = 2">'
     link = connect_token(local_server, user)["connect_link_url"]
     page.goto(link + "&app=" + "%3Cscript%3Ewindow.__pwned%3D3%3C%2Fscript%3E")
-    assert "<script>window.__pwned=3</script>" in page.locator(".alert").inner_text()
-    assert page.locator("footer code.user").inner_text() == user
+    expect(page.locator(".alert")).to_contain_text("<script>window.__pwned=3</script>")
+    expect(page.locator("footer code.user")).to_have_text(user)
 
     page.goto(link + "&app=sendgrid")
     page.fill("#cf_api_key", "SG.x")
     page.fill("#account_name", name)
     page.click("button:has-text('Connect SendGrid')")
-    assert page.locator("dd").nth(1).inner_text() == name
+    expect(page.locator("dd").nth(1)).to_have_text(name)
     assert page.locator("img").count() == 0
     assert page.locator("b").count() == 0
     assert page.evaluate("window.__pwned") is None

@@ -36,7 +36,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.timeout(60)]
 
 def _connect_in_browser(executable: str, url: str, secret: str) -> str:
     """What the person does with the link: runs in a worker thread (sync Playwright)."""
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
@@ -46,6 +46,7 @@ def _connect_in_browser(executable: str, url: str, secret: str) -> str:
             page.goto(url)
             page.fill("#cf_api_key", secret)
             page.click("button:has-text('Connect OpenAI')")
+            expect(page.locator("h1")).to_contain_text("connected")
             page.screenshot(path=artifact("mcp-loop-connected.png"), full_page=True)
             heading = page.locator("h1").inner_text()
         finally:
