@@ -41,7 +41,7 @@ from mcp.server.mcpserver import (
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ClientCapabilities
 from mcp_types.version import is_version_at_least
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from connect_mcp.log import get_logger
 from connect_mcp.redact import REDACTOR
@@ -64,7 +64,10 @@ NO_ELICITATION = (
 class Confirm(BaseModel):
     """The form the human answers. One boolean; a form must never collect secrets."""
 
-    confirm: bool = Field(title="Delete?", description="Yes deletes exactly the items listed.")
+    # Strict: only a JSON `true` is a yes; "yes", "true" or 1 from a sloppy client is not.
+    confirm: StrictBool = Field(
+        title="Delete?", description="Yes deletes exactly the items listed."
+    )
 
 
 def supports_form_elicitation(caps: ClientCapabilities | None) -> bool:
