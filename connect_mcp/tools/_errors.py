@@ -28,8 +28,12 @@ def not_found(kind: str, ident: str) -> ToolError:
     )
 
 
-def tool_error(exc: ConnectError, action: str) -> ToolError:
-    """Map a Connect client error raised while doing `action` (e.g. "list accounts")."""
+def tool_error(exc: ConnectError, action: str, *, may_have_run: bool = False) -> ToolError:
+    """Map a Connect client error raised while doing `action` (e.g. "list accounts").
+
+    `may_have_run` is for calls that must not be repeated blindly (a workflow invocation):
+    after a timeout or a broken connection the request may have been acted on, so the text
+    must not invite the model to "try again" as if nothing happened."""
     from mcp.server.mcpserver.exceptions import ToolError
 
     from connect_mcp.connect import (
@@ -69,6 +73,12 @@ def tool_error(exc: ConnectError, action: str) -> ToolError:
         text = f"Could not {action}: not found{code}."
     elif isinstance(exc, BadRequestError):
         text = f"Could not {action}: the Connect API rejected the request{code}."
+    elif may_have_run and isinstance(exc, ConnectTimeoutError | UpstreamError):
+        text = (
+            f"Could not {action}: no complete answer arrived{code}, and the request may "
+            "already have been acted on. Check its effects before trying again; it was not "
+            "re-sent."
+        )
     elif isinstance(exc, ConnectTimeoutError):
         text = f"Could not {action}: the Connect API did not answer in time. Try again later."
     elif isinstance(exc, UpstreamError):

@@ -108,7 +108,7 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
                 static_bearer=args.static_bearer,
             )
         except ConnectError as exc:
-            raise tool_error(exc, "invoke the workflow") from exc
+            raise tool_error(exc, "invoke the workflow", may_have_run=True) from exc
         text = redacted_body(_text(response.body))
         limit = rt.workflow_response_limit
         truncated = len(text) > limit or bool(getattr(response, "truncated", False))

@@ -5,6 +5,7 @@ id travels in the path)."""
 from __future__ import annotations
 
 import json
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -121,3 +122,29 @@ async def test_built_in_workflows_of_the_local_server(
     assert data(used)["status"] == 200
     assert "sk-test-0123456789abcdef" not in data(used)["body"]
     assert data(none)["status"] == 404
+
+
+async def test_a_workflow_that_times_out_is_not_resent_nor_retried_by_invitation(
+    local_server: LocalCredentials,
+) -> None:
+    """A real slow host (it sleeps past the client's timeout): the invocation may have run, so
+    it is sent exactly once and the error tells the model to check before trying again."""
+
+    def slow(_request: dict[str, object]) -> tuple[int, dict[str, object]]:
+        time.sleep(1.5)
+        return 200, {"ran": True}
+
+    with Listener(reply=slow) as host:
+        server = make_server(
+            local_server,
+            new_user(),
+            workflow_domain=host.netloc,
+            client={"workflow_domain": host.netloc, "timeout": 0.5, "max_retries": 3},
+        )
+        async with Client(server) as c:
+            result = await c.call_tool("invoke_workflow", {"endpoint": "en123abc"})
+        assert result.is_error
+        message = text(result)
+        assert "may already have been acted on" in message
+        assert "Try again later" not in message
+        assert len(host.requests) == 1
