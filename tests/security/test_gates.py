@@ -235,7 +235,7 @@ async def test_a_client_that_never_answers_times_out(
             late = await c.session.call_tool(
                 "delete_account",
                 {"account_id": account},
-                input_responses={  # type: ignore[arg-type]
+                input_responses={
                     k: ElicitResult(action="accept", content={"confirm": True})
                     for k in asked.input_requests or {}
                 },
