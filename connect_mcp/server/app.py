@@ -17,7 +17,7 @@ from mcp.server.mcpserver import RequestStateSecurity
 from connect_mcp import __version__
 from connect_mcp.server.gate import make_gate
 from connect_mcp.server.guard import Guard, expired_confirmation
-from connect_mcp.server.protocol_errors import UnknownPrompt
+from connect_mcp.server.protocol_errors import RejectForgedState, UnknownPrompt
 from connect_mcp.server.scope import session_principal, session_runtime, session_writer
 from connect_mcp.server.state import ServerConfig, ServerState
 from connect_mcp.tools import register_all
@@ -62,6 +62,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
             issuer_url=config.public_url,
             resource_server_url=None,
         )
+    state_security = RequestStateSecurity.ephemeral(ttl=config.confirm_timeout, audience=NAME)
     mcp: MCPServer[ServerState] = MCPServer(
         NAME,
         title="Pipedream Connect accounts",
@@ -72,9 +73,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
         lifespan=lifespan,
         # The sealed state of a 2026-07-28 confirmation lives exactly as long as the human has
         # to answer: an answer after `confirm_timeout` is rejected, and deletes nothing.
-        request_state_security=RequestStateSecurity.ephemeral(
-            ttl=config.confirm_timeout, audience=NAME
-        ),
+        request_state_security=state_security,
         # The tool list depends on the caller's permission: never share a cached copy.
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},
     )
@@ -85,4 +84,5 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
     mcp.middleware.append(Guard())
     mcp.middleware.append(UnknownPrompt(mcp))  # -32602, not an internal error
     mcp.middleware.insert(0, expired_confirmation)
+    mcp.middleware.insert(0, RejectForgedState(state_security))  # SEP-2322: an error
     return mcp

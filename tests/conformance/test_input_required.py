@@ -13,8 +13,8 @@ against `serve --http --dev-user` with `delete_account`:
 * capability-check: a client that did not declare elicitation is never sent an input request;
 * missing-input-response: a retry without the answer is asked again, and deletes nothing;
 * validate-input: a malformed retry deletes nothing;
-* tampered-state: a forged `requestState` deletes nothing - and per SEP-2322 MUST be a JSON-RPC
-  error (a strict xfail: today the server answers with a normal "nothing was deleted");
+* tampered-state: a forged `requestState` deletes nothing, and is a JSON-RPC error (a SEP-2322
+  MUST; it used to come back as a normal "nothing was deleted (timeout)" result);
 * and the round trip itself: decline deletes nothing, accept with yes deletes.
 
 The accounts are connected the way an end user does it: `create_connect_link` through MCP, then
@@ -162,18 +162,12 @@ def test_a_tampered_request_state_deletes_nothing(dev_server: DevServer) -> None
     assert exists(dev_server, account)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "SEP-2322: tampered requestState MUST be a JSON-RPC error. connect_mcp/server/guard.py "
-        "(expired_confirmation) turns every invalid state - expired or forged, which the SDK "
-        "does not tell apart - into a normal 'nothing was deleted' result (safe: see the test "
-        "above). Remove this mark when forgeries get the SDK's -32602."
-    ),
-)
 def test_a_tampered_request_state_is_a_json_rpc_error(dev_server: DevServer) -> None:
+    """The SDK's frozen rejection, not guard.py's friendly "timeout" result, which is kept for
+    states the server really sealed (connect_mcp/server/protocol_errors.py)."""
     answer = tampered(dev_server, connect_account(dev_server))
-    assert "error" in answer, answer
+    assert answer["error"]["code"] == -32602, answer
+    assert answer["error"]["message"] == "Invalid or expired requestState"
 
 
 def test_decline_deletes_nothing_and_yes_deletes(dev_server: DevServer) -> None:
