@@ -43,6 +43,14 @@ def parse(argv: list[str] | None = None) -> Options:
     return dataclasses.replace(opts, **changes)  # type: ignore[arg-type]
 
 
+def _progress(rows: list[Row]) -> list[Row]:
+    """Each figure's rows on stderr as soon as they exist (a later failure loses nothing)."""
+    for r in rows:
+        ratio = "-" if r.ratio is None else f"{r.ratio:.2f}"
+        print(f"bench: {r.figure}: {r.ours} | {r.floor} | ratio {ratio}", file=sys.stderr)
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     opts = parse(argv)
     import anyio
@@ -67,23 +75,23 @@ def main(argv: list[str] | None = None) -> int:
                         out += await inproc.context_cost(backend)
                 return out
 
-            rows += anyio.run(in_process)
+            rows += _progress(anyio.run(in_process))
         if 2 in opts.only:
             from bench import throughput
 
-            rows += throughput.run(opts, work)
+            rows += _progress(throughput.run(opts, work))
         if 3 in opts.only:
             from bench import coldstart
 
-            rows += coldstart.run(opts, work)
+            rows += _progress(coldstart.run(opts, work))
         if 5 in opts.only:
             from bench import scale
 
-            rows += scale.run(opts)
+            rows += _progress(scale.run(opts))
         if 6 in opts.only:
             from bench import memory
 
-            rows += memory.run(opts, work)
+            rows += _progress(memory.run(opts, work))
     rows.sort(key=lambda r: r.figure.split(" ", 1)[0])
     print(render(rows))
     print(

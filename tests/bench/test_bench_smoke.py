@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
     "1 tool-call overhead p50",
     "1 tool-call overhead p99",
+    "1 overhead parts",
     "2 HTTP calls/s, 1 session",
     "2 HTTP calls/s, 16 sessions",
     "3 cold start to tools/list",
