@@ -72,4 +72,10 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX accounts_user ON accounts (user_seq, seq);
     CREATE INDEX users_scope ON users (project_id, environment, seq);
     """,
+    # 2: every token request sweeps expired tokens first; without these indexes each sweep
+    # read the whole token table (O(tokens issued in the last 4 hours) per request).
+    """
+    CREATE INDEX connect_tokens_expiry ON connect_tokens (expires_at);
+    CREATE INDEX access_tokens_expiry ON access_tokens (expires_at);
+    """,
 )
