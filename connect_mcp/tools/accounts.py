@@ -13,6 +13,7 @@ from typing import Annotated
 
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Resolve
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
@@ -201,6 +202,17 @@ async def delete_targets(rt: ToolRuntime, plan: DeletePlan, outcome: GateOutcome
             failed.append(target.id)
         else:
             deleted.append(target.id)
+    verified = True
+    if failed:
+        # A DELETE whose answer was lost (5xx, timeout, broken connection) may still have been
+        # applied: look again instead of claiming the account is still there.
+        try:
+            left = {a.id for a in await own_accounts(rt, plan.user)}
+        except ToolError:
+            verified = False
+        else:
+            deleted += [i for i in failed if i not in left]
+            failed = [i for i in failed if i in left]
     parts = [
         f"Deleted {len(deleted)} account(s): {', '.join(deleted)}."
         if deleted
@@ -208,8 +220,13 @@ async def delete_targets(rt: ToolRuntime, plan: DeletePlan, outcome: GateOutcome
     ]
     if gone:
         parts.append(f"Already gone: {', '.join(gone)}.")
-    if failed:
+    if failed and verified:
         parts.append(f"Failed (still there, try again later): {', '.join(failed)}.")
+    elif failed:
+        parts.append(
+            f"Failed or unconfirmed (call list_accounts to check, then try again): "
+            f"{', '.join(failed)}."
+        )
     return result(
         DeleteOutput(
             deleted=not failed,
