@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
+import pytest
 
 WORKERS = 12
 WRITE_SECONDS = 1.0
@@ -159,6 +160,7 @@ def verify(data_dir: Path, ledger: Ledger) -> dict[str, Any]:
         process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_sigkill_during_concurrent_writes_loses_nothing_answered(tmp_path: Path) -> None:
     data_dir = tmp_path / "crash"
     ledger = Ledger()
