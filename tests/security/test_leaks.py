@@ -96,7 +96,8 @@ def test_no_generated_secret_leaves_the_process(
     stranger = seed_account(creds, new_user(), "openai", {"api_key": "sk-stranger-0123456789"})
     holder: dict[str, Any] = {"reply": lambda r: (200, {})}
     state = RedactorState()
-    counts = {"examples": 0, "calls": 0, "blobs": 0, "secrets": 0}
+    counts = {"examples": 0, "calls": 0, "blobs": 0, "secrets": 0, "questions": 0}
+    asked: list[str] = []  # every confirmation question the human was shown
     started = time.monotonic()
     with (
         Listener(reply=lambda r: holder["reply"](r)) as host,
@@ -108,7 +109,7 @@ def test_no_generated_secret_leaves_the_process(
             server = make_server(
                 creds, user, workflow_domain=host.netloc, client={"workflow_domain": host.netloc}
             )
-            client = Client(server, mode=mode, elicitation_callback=answer("decline"))
+            client = Client(server, mode=mode, elicitation_callback=answer("decline", log=asked))
             sessions[mode] = stack.enter_context(portal.wrap_async_context_manager(client))
         try:
             for c in sessions.values():
@@ -156,6 +157,9 @@ def test_no_generated_secret_leaves_the_process(
                             headers=api_headers(creds, token=token),
                         )
                 blobs.append(captured_logs.getvalue()[log_start:])
+                blobs.extend(asked)
+                counts["questions"] += len(asked)
+                asked.clear()
                 found = leaks(blobs, secrets)
                 counts["examples"] += 1
                 counts["blobs"] += len(blobs)
@@ -169,7 +173,8 @@ def test_no_generated_secret_leaves_the_process(
     print(
         f"\n[leaks] {counts['examples']} hypothesis examples, {counts['secrets']} generated "
         f"secrets, {counts['calls']} tool calls (every tool, both eras), {counts['blobs']} "
-        f"results/errors/log chunks scanned in {time.monotonic() - started:.1f}s: 0 leaks"
+        f"results/errors/log chunks and {counts['questions']} confirmation questions scanned "
+        f"in {time.monotonic() - started:.1f}s: 0 leaks"
     )
 
 
