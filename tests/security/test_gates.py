@@ -274,6 +274,7 @@ async def test_declined_then_retried_asks_again(
     assert data(second)["confirmation"] == "confirmed"
     assert len(asked) == 2
     assert await accounts_of(local_server, user) == []
+    print(f"\n[gates/retry/{tool}/{mode}] declined, retried: asked again, then deleted")
 
 
 async def _error_reply(context: ClientRequestContext, params: ElicitRequestParams) -> ErrorData:
@@ -291,3 +292,4 @@ async def test_an_error_answer_that_looks_like_yes_deletes_nothing(
         result = await call(c, "delete_account", {"account_id": account})
     assert data(result)["confirmation"] == "error"
     assert await accounts_of(local_server, user) == [account]
+    print("\n[gates/error-answer] an error reply saying 'confirm: true': nothing deleted")

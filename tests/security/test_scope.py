@@ -193,3 +193,4 @@ async def test_user_ids_that_walk_paths_stay_in_their_own_scope(
     assert deleted.is_error
     assert data(by_app)["deleted_ids"] == []
     assert await victim_state(local_server, victim) == [theirs]
+    print(f"\n[scope/user-id {shape!r}] 4 calls as a path-walking user id: victim untouched")
