@@ -24,6 +24,7 @@ import re
 import threading
 import urllib.parse
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import SecretStr
@@ -63,13 +64,25 @@ def _variants(secret: str) -> set[str]:
 
 
 class Redactor:
-    """A thread-safe set of known secrets and the compiled pattern that finds them."""
+    """A thread-safe set of known secrets and the compiled patterns that find them.
+
+    The patterns are kept in *generations*, like the levels of a log-structured merge tree:
+    newly learnt secrets get a small pattern of their own, and two neighbouring generations
+    merge only when the older is no more than twice the size of the newer. Learning one more
+    secret therefore compiles a pattern of its own size (plus, amortised, O(log n) merges)
+    instead of recompiling every secret ever seen - a server that has seen thousands of
+    credentials does not stall its event loop on the next one. Scrubbing runs every
+    generation and masks the union of their matches, so a secret that contains another
+    (held in a different generation) is still masked whole.
+
+    The set is not bounded: forgetting a secret the process may still hold would reopen the
+    very leak this class closes. It grows with the credentials one process reads.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
-        self._pattern: re.Pattern[str] | None = None
-        self._dirty = False
+        self._generations: tuple[_Generation, ...] = ()
 
     def __repr__(self) -> str:
         return f"<Redactor secrets={len(self._secrets)}>"
@@ -87,8 +100,19 @@ class Redactor:
         if not fresh:
             return
         with self._lock:
+            fresh -= self._secrets
+            if not fresh:
+                return
             self._secrets |= fresh
-            self._dirty = True
+            variants: set[str] = set()
+            for secret in fresh:
+                variants |= _variants(secret)
+            levels = [*self._generations, _Generation.of(frozenset(variants))]
+            while len(levels) > 1 and len(levels[-2].variants) <= 2 * len(levels[-1].variants):
+                newer = levels.pop()
+                older = levels.pop()
+                levels.append(_Generation.of(older.variants | newer.variants))
+            self._generations = tuple(levels)  # readers see the old or the new tuple, whole
 
     def add_all(self, values: Iterable[str | SecretStr | None]) -> None:
         self.add(*values)
@@ -97,24 +121,14 @@ class Redactor:
         """Remember every string leaf of a credentials object."""
         self.add_all(_string_leaves(values))
 
-    def _compiled(self) -> re.Pattern[str] | None:
-        if self._dirty:
-            with self._lock:
-                variants: set[str] = set()
-                for secret in self._secrets:
-                    variants |= _variants(secret)
-                self._pattern = _pattern_for(variants)
-                self._dirty = False
-        return self._pattern
-
     def scrub(self, text: str) -> str:
         """Replace every known secret (in any of its encodings) in `text`."""
-        pattern = self._compiled()
-        if pattern is None or len(text) < MIN_SECRET_LENGTH:  # no variant is shorter
+        patterns = [g.pattern for g in self._generations]
+        if not patterns or len(text) < MIN_SECRET_LENGTH:  # no variant is shorter
             return text
-        out = pattern.sub(REDACTED, text)
+        out = _mask(text, _union(m.span() for p in patterns for m in p.finditer(text)))
         if _BREAK_HINT.search(out):
-            out = _scrub_across_breaks(pattern, out)
+            out = _scrub_across_breaks(patterns, out)
         return out
 
     def scrub_obj(self, value: Any) -> Any:
@@ -139,13 +153,51 @@ class Redactor:
         return value
 
 
+@dataclass(frozen=True)
+class _Generation:
+    variants: frozenset[str]
+    pattern: re.Pattern[str]
+
+    @classmethod
+    def of(cls, variants: frozenset[str]) -> _Generation:
+        pattern = _pattern_for(set(variants))
+        assert pattern is not None  # a generation is never empty
+        return cls(variants, pattern)
+
+
+def _union(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted spans with overlaps merged (spans that merely touch stay apart, as `re.sub`
+    would leave them)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            if end > merged[-1][1]:
+                merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _mask(text: str, spans: list[tuple[int, int]]) -> str:
+    if not spans:
+        return text
+    pieces: list[str] = []
+    pos = 0
+    for start, end in spans:
+        pieces.append(text[pos:start])
+        pieces.append(REDACTED)
+        pos = end
+    pieces.append(text[pos:])
+    return "".join(pieces)
+
+
 #: Line breaks, real or JSON-escaped, that can split a secret: a wrapped base64 block
 #: (`base64.encodebytes` folds at 76 columns) or a value folded across lines.
 _BREAKS = re.compile(r"\r\n|\n|\r|\\r\\n|\\n|\\r")
 _BREAK_HINT = re.compile(r"[\r\n]|\\[rn]")
 
 
-def _scrub_across_breaks(pattern: re.Pattern[str], text: str) -> str:
+def _scrub_across_breaks(patterns: list[re.Pattern[str]], text: str) -> str:
     """Mask secrets that line breaks split: match on the text without its breaks, then mask
     each match's whole span (breaks included) in the original text."""
     flat: list[str] = []
@@ -167,12 +219,13 @@ def _scrub_across_breaks(pattern: re.Pattern[str], text: str) -> str:
         flat_at, text_at = starts[piece]
         return text_at + index - flat_at
 
-    spans = [
-        (original(m.start()), original(m.end() - 1) + 1) for m in pattern.finditer("".join(flat))
-    ]
-    for start, end in reversed(spans):
-        text = text[:start] + REDACTED + text[end:]
-    return text
+    joined = "".join(flat)
+    spans = (
+        (original(m.start()), original(m.end() - 1) + 1)
+        for pattern in patterns
+        for m in pattern.finditer(joined)
+    )
+    return _mask(text, _union(spans))
 
 
 def _pattern_for(variants: set[str]) -> re.Pattern[str] | None:

@@ -70,3 +70,14 @@ def test_scrub_obj_scrubs_values_under_innocent_names() -> None:
     r = Redactor()
     r.add("sk-live-0123456789")
     assert r.scrub_obj({"echo": ["sk-live-0123456789"]}) == {"echo": [REDACTED]}
+
+
+def test_a_secret_containing_one_learnt_earlier_is_masked_whole() -> None:
+    """The two secrets sit in different pattern generations; the union of their matches is
+    masked, so no fragment of the longer one survives around the shorter."""
+    r = Redactor()
+    r.add("inner-secret-123")
+    r.add(*(f"filler-{i:04d}-secret" for i in range(40)))
+    r.add("XXouter-inner-secret-123-tailXX")
+    assert r.scrub("a XXouter-inner-secret-123-tailXX b") == f"a {REDACTED} b"
+    assert r.scrub("a inner-secret-123 b") == f"a {REDACTED} b"

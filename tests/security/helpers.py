@@ -136,11 +136,10 @@ def leaks(blobs: Iterable[str], secrets: Iterable[str]) -> list[tuple[str, str]]
 class RedactorState:
     """Save and restore what the process-wide redactor knows.
 
-    The redactor recompiles one pattern of every secret it has seen whenever it learns a new
-    one, so hundreds of generated examples in one process would make each later example (and
-    every later test) slower and slower. Each example starts from the state saved here - the
-    secrets of earlier examples were deleted with their accounts, and are not what the example
-    tests.
+    Hundreds of generated examples in one process would otherwise leave the redactor knowing
+    every earlier example's secrets, so a later example could pass only because an earlier one
+    taught the redactor its value. Each example starts from the state saved here - the secrets
+    of earlier examples were deleted with their accounts, and are not what the example tests.
     """
 
     def __init__(self) -> None:
@@ -149,19 +148,17 @@ class RedactorState:
         self._redactor = REDACTOR
         self._saved = self._capture()
 
-    def _capture(self) -> tuple[set[str], object, bool]:
+    def _capture(self) -> tuple[set[str], object]:
         r = self._redactor
         with r._lock:
-            return set(r._secrets), r._pattern, r._dirty
+            return set(r._secrets), r._generations
 
     def save(self) -> None:
-        self._redactor.scrub("warm")  # compile once, so restoring needs no recompilation
         self._saved = self._capture()
 
     def restore(self) -> None:
-        secrets, pattern, dirty = self._saved
+        secrets, generations = self._saved
         r = self._redactor
         with r._lock:
             r._secrets = set(secrets)
-            r._pattern = pattern  # type: ignore[assignment]
-            r._dirty = dirty
+            r._generations = generations  # type: ignore[assignment]
