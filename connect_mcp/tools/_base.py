@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
     from mcp.server import MCPServer
@@ -138,6 +138,17 @@ class ToolInput(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
+def omitted_if_none(value: Any) -> bool:
+    return value is None
+
+
+def optional(description: str | None = None) -> Any:
+    """An output field that is left out when None, instead of sent as `null`: list items
+    repeat their fields once per item, so absent-when-empty saves bytes on every row. The
+    published schema says so (`_schema.compact_output`: not required, never null)."""
+    return Field(default=None, exclude_if=omitted_if_none, description=description)
+
+
 class ToolOutput(BaseModel):
     """Base of every output model; `summary()` is the short text for text-only clients."""
 
@@ -225,3 +236,54 @@ def add_tool(
         annotations=spec.annotations,
         structured_output=True,
     )
+    compact_schemas(mcp, spec.name)
+
+
+def _check_optional_outputs(model: type[BaseModel], seen: set[type] | None = None) -> None:
+    """`compact_output` publishes a None-default field as "absent or T": true only if the
+    field is left out when None. Fail at registration, not in a client, when one is not."""
+    seen = seen if seen is not None else set()
+    if model in seen:
+        return
+    seen.add(model)
+    for field_name, info in model.model_fields.items():
+        if (
+            not info.is_required()
+            and info.default is None
+            and info.exclude_if is not omitted_if_none
+        ):
+            raise TypeError(
+                f"{model.__name__}.{field_name}: a None default needs optional() "
+                "(left out when None), or make it required"
+            )
+        for arg in _types_in(info.annotation):
+            if isinstance(arg, type) and issubclass(arg, BaseModel):
+                _check_optional_outputs(arg, seen)
+
+
+def _types_in(annotation: Any) -> list[Any]:
+    from typing import get_args
+
+    found = [annotation]
+    for arg in get_args(annotation):
+        found += _types_in(arg)
+    return found
+
+
+def compact_schemas(mcp: MCPServer[Any], name: str) -> None:
+    """Publish the tool's schemas in their compact form (`_schema`).
+
+    The SDK derives both schemas at registration and reads them live afterwards
+    (`FuncMetadata`: "the fields are read live, so reassigning them later takes effect"), so
+    they are replaced once here, before anything lists the tool. Arguments are still validated
+    by the input model and results by the output model; only the published JSON changes.
+    """
+    from connect_mcp.tools._schema import compact_input, compact_output
+
+    _check_optional_outputs(SPECS[name].output_model)
+    registered = mcp._tool_manager.get_tool(name)  # the SDK has no public getter
+    if registered is None or registered.fn_metadata.output_schema is None:
+        raise RuntimeError(f"tool {name!r} was not registered with an output schema")
+    registered.parameters = compact_input(registered.parameters)
+    registered.fn_metadata.output_schema = compact_output(registered.fn_metadata.output_schema)
+    registered.__dict__.pop("output_schema", None)  # Tool.output_schema is a cached_property

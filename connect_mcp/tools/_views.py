@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from connect_mcp.tools._base import optional
+
 if TYPE_CHECKING:
     from connect_mcp.connect import Account
 
@@ -20,24 +22,18 @@ AccountStatus = Literal["healthy", "unhealthy", "dead", "expired"]
 
 
 class AccountView(BaseModel):
-    id: str = Field(description="Account id (apn_...).")
-    name: str | None = Field(description="The account's display name, if any.")
-    app_slug: str = Field(description="The app's name slug, e.g. 'slack'.")
-    app_name: str = Field(description="The app's display name.")
-    status: AccountStatus = Field(
-        description="healthy, or unhealthy/dead/expired - a connection that needs reconnecting."
-    )
-    healthy: bool | None
-    dead: bool | None
-    created_at: str | None
-    updated_at: str | None
-    credential_fields: list[str] = Field(
-        description="Names of the stored credential fields (never their values)."
-    )
-    credentials_expire_at: str | None = Field(description="When the stored credentials expire.")
-    action: str | None = Field(
-        description="What to do when the account is not healthy; null when nothing is needed."
-    )
+    # One account. Fields that would be null are left out (a page repeats them per row).
+    # No docstring: it would be published as a description in two output schemas.
+    id: str
+    name: str | None = optional()
+    app_slug: str
+    app_name: str
+    status: AccountStatus = Field(description="Anything but healthy needs reconnecting.")
+    created_at: str | None = optional()
+    updated_at: str | None = optional()
+    credential_fields: list[str] = Field(description="Names only, never values.")
+    credentials_expire_at: str | None = optional()
+    action: str | None = optional("How to get it reconnected; only when not healthy.")
 
 
 def iso(value: Any) -> str | None:
@@ -97,8 +93,6 @@ def account_view(account: Account) -> AccountView:
         app_slug=app.name_slug,
         app_name=app.name or app.name_slug,
         status=status,
-        healthy=account.healthy,
-        dead=account.dead,
         created_at=iso(account.created_at),
         updated_at=iso(account.updated_at),
         credential_fields=sorted(str(k) for k in credentials),

@@ -42,7 +42,7 @@ AccountId = Annotated[
         min_length=1,
         max_length=100,
         pattern=ID_PATTERN,
-        description="The account id (apn_...), as returned by list_accounts.",
+        description="Account id (apn_...) from list_accounts.",
     ),
 ]
 AppRef = Annotated[
@@ -51,7 +51,7 @@ AppRef = Annotated[
         min_length=1,
         max_length=100,
         pattern=ID_PATTERN,
-        description="An app name slug (e.g. 'slack') or app id (app_...).",
+        description="App slug (e.g. 'slack') or id (app_...).",
     ),
 ]
 
@@ -64,23 +64,18 @@ READ = ToolAnnotations(
 
 
 class ListAccountsInput(ToolInput):
-    app: AppRef | None = Field(default=None, description="Only accounts of this app (slug or id).")
+    app: AppRef | None = Field(default=None, description="Only this app's accounts.")
     cursor: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=200,
-        description="next_cursor from a previous page, to read the next one.",
+        default=None, min_length=1, max_length=200, description="next_cursor of the last page."
     )
-    limit: int = Field(default=20, ge=1, le=100, description="Accounts per page (1-100).")
+    limit: int = Field(default=20, ge=1, le=100, description="Page size.")
 
 
 class ListAccountsOutput(ToolOutput):
     accounts: list[AccountView]
-    next_cursor: str | None = Field(
-        description="Pass as cursor for the next page; null at the end."
-    )
-    total_count: int | None = Field(description="How many accounts match, if the API says.")
-    needs_attention: int = Field(description="How many accounts on this page need reconnecting.")
+    next_cursor: str | None = Field(description="null on the last page.")
+    total_count: int | None
+    needs_attention: int = Field(description="Accounts on this page that need reconnecting.")
 
     def summary(self) -> str:
         if not self.accounts:
@@ -130,12 +125,12 @@ class DeleteAppAccountsInput(ToolInput):
 
 
 class DeleteOutput(ToolOutput):
-    """The shared result of every gated delete."""
+    # The shared result of every gated delete (a docstring would be published three times).
 
     deleted: bool = Field(description="True when everything confirmed was deleted.")
-    confirmation: GateDecision = Field(description="How the human answered (or why nobody asked).")
-    deleted_ids: list[str] = Field(description="Ids actually deleted.")
-    not_deleted_ids: list[str] = Field(description="Ids that were targeted but not deleted.")
+    confirmation: GateDecision = Field(description="The human's answer, or why none was asked.")
+    deleted_ids: list[str]
+    not_deleted_ids: list[str] = Field(description="Targeted but not deleted.")
     message: str
 
     def summary(self) -> str:
@@ -280,14 +275,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="list_accounts",
-            title="List connected accounts",
+            title="List accounts",
             description=(
-                "List the connected third-party accounts (Slack, GitHub, ...) of the user this "
-                "session acts for, optionally only one app's. Returns compact entries: id, app "
-                "name and slug, status (healthy/unhealthy/dead/expired), timestamps, the names of "
-                "stored credential fields and their expiry - never credential values. An account "
-                "that is not healthy carries an 'action' telling you how to get it reconnected. "
-                "Pages with 'cursor'/'next_cursor'. Cannot see other users' accounts."
+                "List this user's connected accounts (Slack, GitHub, ...), paged: id, app, "
+                "status, credential field names and expiry - never values. One that is not "
+                "healthy has an 'action' saying how to get it reconnected."
             ),
             input_model=ListAccountsInput,
             output_model=ListAccountsOutput,
@@ -308,12 +300,10 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="get_account",
-            title="Get one connected account",
+            title="Get account",
             description=(
-                "Show one of this user's connected accounts by id: app, status, timestamps, "
-                "credential field names and expiry (never values), and what to do if it needs "
-                "reconnecting. An id that is not one of this user's accounts is reported as not "
-                "found."
+                "One of this user's accounts by id, as list_accounts shows it. Any other id, "
+                "another user's included, is not found."
             ),
             input_model=GetAccountInput,
             output_model=AccountOutput,
@@ -344,14 +334,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="delete_account",
-            title="Delete a connected account",
+            title="Delete account",
             description=(
-                "Delete one of this user's connected accounts (its stored credentials are "
-                "destroyed). The server first shows the human exactly which account will be "
-                "deleted and asks for a yes/no through the MCP client; only an explicit yes "
-                "deletes. There is no argument to skip this. If the human says no, declines or "
-                "does not answer, nothing is deleted and the result says so. To fix a broken "
-                "connection, prefer create_connect_link with account_id (reconnect) over deleting."
+                "Delete one of this user's accounts and its credentials, only if the human, "
+                "shown the account, answers yes; otherwise nothing is deleted and the result "
+                "says so. To repair a connection, reconnect it (create_connect_link) instead."
             ),
             input_model=DeleteAccountInput,
             output_model=DeleteOutput,
@@ -406,13 +393,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="delete_app_accounts",
-            title="Delete all of this user's accounts of one app",
+            title="Delete app's accounts",
             description=(
-                "Delete every connected account of one app (slug or id) that belongs to this user "
-                "- only this user's, never other users' accounts of the app. The human is first "
-                "shown the exact list and must answer yes; otherwise nothing is deleted and the "
-                "result says so. Accounts are deleted one by one; the result lists what was "
-                "deleted."
+                "Delete all of this user's accounts of one app (never other users'), only if the "
+                "human, shown the list, answers yes; otherwise nothing is deleted. The result "
+                "lists what was deleted."
             ),
             input_model=DeleteAppAccountsInput,
             output_model=DeleteOutput,

@@ -19,6 +19,7 @@ from connect_mcp.tools._base import (
     ToolRuntime,
     ToolSpec,
     add_tool,
+    optional,
     result,
 )
 from connect_mcp.tools._errors import not_found, tool_error
@@ -27,18 +28,16 @@ from connect_mcp.tools.accounts import READ, AppRef
 
 class AppView(ToolOutput):
     id: str
-    name_slug: str = Field(description="Pass this as 'app' to create_connect_link.")
+    name_slug: str
     name: str
-    auth_type: str | None = Field(description="oauth, keys or none.")
+    auth_type: str | None = optional("oauth, keys or none.")
 
     def summary(self) -> str:
         return f"{self.name} ({self.name_slug}, {self.id}), auth {self.auth_type}."
 
 
 class AppDetail(AppView):
-    fields: list[str] = Field(
-        description="Names of the fields the user fills in when connecting (key-based apps)."
-    )
+    fields: list[str] = Field(description="What the user fills in to connect (key-based apps).")
     categories: list[str]
 
     def summary(self) -> str:
@@ -48,15 +47,12 @@ class AppDetail(AppView):
 
 class ListAppsInput(ToolInput):
     q: str | None = Field(
-        default=None,
-        min_length=1,
-        max_length=100,
-        description="Search text matched against app names and slugs.",
+        default=None, min_length=1, max_length=100, description="Search in names and slugs."
     )
     cursor: str | None = Field(
-        default=None, min_length=1, max_length=200, description="next_cursor from a previous page."
+        default=None, min_length=1, max_length=200, description="next_cursor of the last page."
     )
-    limit: int = Field(default=20, ge=1, le=100, description="Apps per page (1-100).")
+    limit: int = Field(default=20, ge=1, le=100, description="Page size.")
 
 
 class ListAppsOutput(ToolOutput):
@@ -124,11 +120,10 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="list_apps",
-            title="List connectable apps",
+            title="List apps",
             description=(
-                "Search the catalog of apps a user can connect (Slack, GitHub, OpenAI, ...). "
-                "Returns id, name slug, name and auth type per app; use the slug with "
-                "create_connect_link. Pages with 'cursor'/'next_cursor'."
+                "Search the apps a user can connect (Slack, GitHub, ...), paged: id, slug, name, "
+                "auth type. Pass the slug to create_connect_link."
             ),
             input_model=ListAppsInput,
             output_model=ListAppsOutput,
@@ -162,11 +157,10 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="get_app",
-            title="Get one app",
+            title="Get app",
             description=(
-                "Details of one connectable app by slug or id: name, auth type, categories and, "
-                "for key-based apps, the names of the fields the user will be asked for when "
-                "connecting."
+                "One app by slug or id: name, auth type, categories and, for key-based apps, the "
+                "fields the user will fill in."
             ),
             input_model=GetAppInput,
             output_model=AppDetail,

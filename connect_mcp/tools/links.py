@@ -22,6 +22,7 @@ from connect_mcp.tools._base import (
     ToolRuntime,
     ToolSpec,
     add_tool,
+    optional,
     result,
 )
 from connect_mcp.tools._errors import not_found, tool_error
@@ -32,22 +33,19 @@ from connect_mcp.tools.accounts import AccountId, AppRef, own_account
 class CreateConnectLinkInput(ToolInput):
     app: AppRef | None = Field(
         default=None,
-        description="App to connect (slug like 'slack'). Omit to let the user pick any app. "
-        "With account_id it defaults to that account's app.",
+        description="App to connect. Omit to let the user choose (or with account_id).",
     )
     account_id: AccountId | None = Field(
         default=None,
-        description="One of this user's account ids to RECONNECT: the link replaces that "
-        "account's credentials instead of adding a new account. Use it for dead, unhealthy or "
-        "expired accounts.",
+        description="Account to reconnect: the link replaces its credentials.",
     )
 
 
 class ConnectLinkOutput(ToolOutput):
-    url: str = Field(description="Give this link to the user; it opens the Connect page.")
-    expires_at: str | None = Field(description="The link stops working after this time.")
-    app: str | None = Field(description="The app the link connects, if fixed.")
-    reconnect_account_id: str | None = Field(description="The account being reconnected, if any.")
+    url: str = Field(description="Give it to the user.")
+    expires_at: str | None = optional()
+    app: str | None = optional()
+    reconnect_account_id: str | None = optional()
 
     def summary(self) -> str:
         what = (
@@ -111,14 +109,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="create_connect_link",
-            title="Create a Connect Link",
+            title="Create connect link",
             description=(
-                "Create a single-use Connect Link for this user, to connect a new account of an "
-                "app (pass 'app') or to reconnect one of their existing accounts that is dead, "
-                "unhealthy or expired (pass 'account_id'; this replaces that account's "
-                "credentials). Returns the URL and its expiry: give the URL to the user, who "
-                "finishes in their browser. You cannot connect an account yourself, and never ask "
-                "the user for credentials."
+                "A single-use link for this user to connect an app, or to reconnect a dead, "
+                "unhealthy or expired account (account_id). Returns its url and expiry: give the "
+                "url to the user. Never ask the user for credentials yourself."
             ),
             input_model=CreateConnectLinkInput,
             output_model=ConnectLinkOutput,

@@ -16,6 +16,7 @@ from connect_mcp.tools._base import (
     ToolRuntime,
     ToolSpec,
     add_tool,
+    optional,
     result,
 )
 from connect_mcp.tools._errors import tool_error
@@ -23,7 +24,7 @@ from connect_mcp.tools.accounts import READ
 
 
 class ProjectApp(BaseModel):
-    id: str | None
+    id: str | None = optional()
     name_slug: str
 
 
@@ -32,8 +33,8 @@ class GetProjectInfoInput(ToolInput):
 
 
 class ProjectInfoOutput(ToolOutput):
-    environment: str = Field(description="development or production: data never mixes.")
-    apps: list[ProjectApp] = Field(description="Apps configured for this project.")
+    environment: str = Field(description="development or production.")
+    apps: list[ProjectApp]
 
     def summary(self) -> str:
         slugs = ", ".join(a.name_slug for a in self.apps) or "none configured"
@@ -57,11 +58,10 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="get_project_info",
-            title="Get Connect project info",
+            title="Get project info",
             description=(
-                "Which apps the operator configured for this Connect project, and whether it is "
-                "the development or production environment. Use it to know which apps to offer the "
-                "user."
+                "The apps the operator configured for this Connect project (the ones to offer "
+                "the user) and its environment, development or production."
             ),
             input_model=GetProjectInfoInput,
             output_model=ProjectInfoOutput,

@@ -87,12 +87,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="delete_user",
-            title="Delete this end user and all their accounts",
+            title="Delete user",
             description=(
-                "Delete the end user this session acts for, together with every account they "
-                "connected - e.g. when they close their account in your product. The human is "
-                "first shown the user and the full list of accounts and must answer yes; otherwise "
-                "nothing is deleted and the result says so. Cannot delete any other user."
+                "Delete this session's end user and all their accounts (e.g. they left your "
+                "product), only if the human, shown everything, answers yes; otherwise nothing "
+                "is deleted. No other user can be deleted."
             ),
             input_model=DeleteUserInput,
             output_model=DeleteOutput,

@@ -15,7 +15,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, ToolAnnotations
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from connect_mcp.connect import ConnectError
 from connect_mcp.redact import REDACTOR
@@ -27,42 +27,55 @@ from connect_mcp.tools._base import (
     ToolRuntime,
     ToolSpec,
     add_tool,
+    optional,
     result,
 )
 from connect_mcp.tools._errors import tool_error
+
+#: `body` as clients can read it: the JSON it accepts (object, array or string), with array
+#: items spelled as typed branches - a bare `{}` ("anything") is flagged as unportable by
+#: schema linters (MCP Inspector --strict), and `type` arrays are not read by every client.
+_ANY_ITEM = {
+    "anyOf": [{"type": t} for t in ("object", "array", "string", "number", "boolean", "null")]
+}
+BODY_SCHEMA: dict[str, Any] = {
+    "anyOf": [
+        {"type": "object"},
+        {"type": "array", "items": _ANY_ITEM},
+        {"type": "string"},
+    ]
+}
 
 
 class InvokeWorkflowInput(ToolInput):
     endpoint: str = Field(
         min_length=2,
         max_length=300,
-        description="The workflow's HTTP endpoint id (like 'en123abc') or its full URL on the "
-        "workflow domain (https://en123abc.m.pipedream.net). Other hosts are refused.",
+        description="Endpoint id ('en123abc') or its URL on the workflow domain.",
     )
     method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
         default="POST", description="HTTP method."
     )
-    body: dict[str, Any] | list[Any] | str | None = Field(
-        default=None, description="JSON body to send (object, array or string)."
+    body: Annotated[dict[str, Any] | list[Any] | str | None, WithJsonSchema(BODY_SCHEMA)] = Field(
+        default=None, description="JSON body (not with GET)."
     )
     auth: Literal["oauth", "static_bearer", "none"] = Field(
         default="oauth",
-        description="How the workflow is authorized: 'oauth' (the server's Pipedream token; the "
-        "default), 'static_bearer' (a token the workflow was configured with) or 'none'.",
+        description="oauth: this server's Pipedream token; static_bearer: the workflow's own.",
     )
     static_bearer: str | None = Field(
         default=None,
         min_length=6,
         max_length=4096,
-        description="Only with auth='static_bearer': the workflow's static token. Never echoed.",
+        description="The token, for auth=static_bearer. Never echoed.",
     )
 
 
 class WorkflowOutput(ToolOutput):
-    status: int = Field(description="The workflow's HTTP status code.")
-    content_type: str | None
-    body: str = Field(description="Response body, redacted, at most the configured size.")
-    truncated: bool = Field(description="True when the body was cut to the size limit.")
+    status: int = Field(description="HTTP status.")
+    content_type: str | None = optional()
+    body: str = Field(description="Redacted, cut at the size limit.")
+    truncated: bool
 
     def summary(self) -> str:
         cut = " (truncated)" if self.truncated else ""
@@ -126,13 +139,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         mcp,
         ToolSpec(
             name="invoke_workflow",
-            title="Invoke a workflow for this user",
+            title="Invoke workflow",
             description=(
-                "Run a Pipedream workflow over HTTP on behalf of this user (the workflow receives "
-                "the user's id and can use their connected accounts). Returns the HTTP status and "
-                "the response body, redacted and truncated. Only endpoints on the workflow domain "
-                "are allowed; any other URL is refused before a request is made. A workflow can do "
-                "anything, so call it only when the user asked for what it does."
+                "Run a Pipedream workflow over HTTP for this user (it can use their accounts); "
+                "returns its status and body, redacted and truncated. Other hosts than the "
+                "workflow domain are refused unsent. Only when the user asked for what it does."
             ),
             input_model=InvokeWorkflowInput,
             output_model=WorkflowOutput,
