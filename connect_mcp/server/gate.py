@@ -53,6 +53,9 @@ _log = get_logger("connect_mcp.gate")
 
 INPUT_REQUIRED_VERSION = "2026-07-28"
 
+#: The key of the confirmation question in a 2026-07-28 input-required result.
+CONFIRM_KEY = "delete:confirm"
+
 NO_ELICITATION = (
     "Nothing was deleted: deleting needs a human's confirmation, and this MCP client cannot ask "
     "for one (it does not support MCP elicitation forms). Use an MCP client that supports "
@@ -139,6 +142,12 @@ def make_gate(loader: Callable[..., Any]) -> Callable[..., Any]:
             audit.note_gate("asked")
             return Elicit(message, Confirm)
         return await push_confirmation(ctx, message, state.config.confirm_timeout)
+
+    # The SDK keys a resolver's question on the wire (`inputRequests`, sealed request state)
+    # by `module:qualname`, which for this closure would be a Python internal name
+    # (`connect_mcp.server.gate:make_gate.<locals>.ask`). Each tool has exactly one gate, so
+    # a fixed short name is unique per call and stable across rounds and workers.
+    ask.__module__, ask.__qualname__ = CONFIRM_KEY.split(":")
 
     async def gate(answer: Annotated[ElicitationResult[Any], Resolve(ask)]) -> GateOutcome:
         outcome = from_answer(answer)

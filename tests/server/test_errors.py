@@ -12,6 +12,7 @@ from mcp.types import ElicitResult, InputRequiredResult
 
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.auth import JWTVerifier
+from connect_mcp.server.gate import CONFIRM_KEY
 from tests.server.helpers import answer, call, data, make_server, new_user, serving, text
 from tests.server.test_http import CONFIG, token
 from tests.support import seed_account
@@ -67,6 +68,7 @@ async def test_replayed_confirmation_state_deletes_nothing(local_server: LocalCr
             )
             assert isinstance(asked, InputRequiredResult)
             assert asked.input_requests
+            assert set(asked.input_requests) == {CONFIRM_KEY}  # opaque, not a Python name
             assert asked.request_state
             yes = {
                 key: ElicitResult(action="accept", content={"confirm": True})
