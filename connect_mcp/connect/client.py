@@ -43,6 +43,7 @@ from connect_mcp.connect import _workflow as workflow
 from connect_mcp.connect._auth import TokenCache
 from connect_mcp.connect._pacing import KeyedPacer, SlidingWindowPacer
 from connect_mcp.connect._retry import NEVER_SENT, RETRY_STATUSES, Budget, RetryPolicy, server_wait
+from connect_mcp.connect._transport import LazyTLSTransport
 from connect_mcp.connect._workflow import WorkflowURLPolicy, is_loopback_host
 from connect_mcp.connect.errors import (
     InvalidArgumentError,
@@ -135,7 +136,8 @@ class ConnectClient:
         )
         self._http = httpx2.AsyncClient(
             base_url=self.base_url,
-            transport=transport,
+            # TLS (and its CA bundle) only once an https request is sent: see _transport.py.
+            transport=transport if transport is not None else LazyTLSTransport(),
             timeout=httpx2.Timeout(timeout, connect=min(timeout, 10.0)),
             follow_redirects=False,
             headers={"user-agent": "connect-mcp", "accept": "application/json"},
