@@ -4,10 +4,12 @@ looks for a secret in every form it could escape in."""
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import string
 import urllib.parse
 from collections.abc import Iterable
+from typing import Any
 
 from hypothesis import strategies as st
 
@@ -136,10 +138,12 @@ def leaks(blobs: Iterable[str], secrets: Iterable[str]) -> list[tuple[str, str]]
 class RedactorState:
     """Save and restore what the process-wide redactor knows.
 
-    Hundreds of generated examples in one process would otherwise leave the redactor knowing
-    every earlier example's secrets, so a later example could pass only because an earlier one
-    taught the redactor its value. Each example starts from the state saved here - the secrets
-    of earlier examples were deleted with their accounts, and are not what the example tests.
+    Hundreds of generated examples would otherwise leave hundreds of random strings (some as
+    short as the redactor's minimum) in the process-wide redactor, to be masked in every later
+    test's output. Each example starts from the state saved here - the secrets of earlier
+    examples were deleted with their accounts, and are not what the example tests. The state
+    is copied attribute by attribute (all but the lock), so this follows the redactor's
+    internals whatever they are.
     """
 
     def __init__(self) -> None:
@@ -148,17 +152,16 @@ class RedactorState:
         self._redactor = REDACTOR
         self._saved = self._capture()
 
-    def _capture(self) -> tuple[set[str], object]:
+    def _capture(self) -> dict[str, Any]:
         r = self._redactor
         with r._lock:
-            return set(r._secrets), r._generations
+            return {k: copy.copy(v) for k, v in vars(r).items() if k != "_lock"}
 
     def save(self) -> None:
         self._saved = self._capture()
 
     def restore(self) -> None:
-        secrets, generations = self._saved
         r = self._redactor
         with r._lock:
-            r._secrets = set(secrets)
-            r._generations = generations  # type: ignore[assignment]
+            for key, value in self._saved.items():
+                setattr(r, key, copy.copy(value))
