@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio.from_thread
+import pytest
 from hypothesis import HealthCheck, Phase, assume, given, settings
 from hypothesis import strategies as st
 from mcp import Client, MCPError
@@ -89,6 +90,7 @@ def calls(account: str, other: str, secrets: list[str]) -> list[tuple[str, dict[
     ]
 
 
+@pytest.mark.timeout(300)
 def test_no_generated_secret_leaves_the_process(
     make_local_server: Callable[..., LocalCredentials], captured_logs: io.StringIO
 ) -> None:
