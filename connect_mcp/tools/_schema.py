@@ -25,6 +25,7 @@ from __future__ import annotations
 from typing import Any
 
 _DEFS_PREFIX = "#/$defs/"
+_DATA_KEYWORDS = frozenset({"default", "enum", "const", "examples"})
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +64,9 @@ def _compact(node: Any, defs: dict[str, Any], *, output: bool) -> Any:
     for key, value in node.items():
         if key in ("$defs", "title"):
             continue
-        if key == "properties" and isinstance(value, dict):
+        if key in _DATA_KEYWORDS:
+            out[key] = value  # JSON data, not a schema: nothing in it is a keyword
+        elif key == "properties" and isinstance(value, dict):
             out[key] = {name: _compact(prop, defs, output=output) for name, prop in value.items()}
         else:
             out[key] = _compact(value, defs, output=output)
