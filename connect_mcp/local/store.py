@@ -543,14 +543,6 @@ class Store:
             )
             return cur.rowcount
 
-    def app_slugs_in_use(self, scope: Scope) -> list[str]:
-        rows = self._all(
-            "SELECT DISTINCT app_slug FROM accounts WHERE project_id=? AND environment=?"
-            " ORDER BY app_slug",
-            (scope.project_id, scope.environment),
-        )
-        return [str(r[0]) for r in rows]
-
     # -- keys ----------------------------------------------------------------------------
 
     def rotate_key(self, new_key: DataKey) -> int:

@@ -17,6 +17,7 @@ from connect_mcp.connect import (
     NotFoundError,
     UnauthorizedError,
 )
+from connect_mcp.local.catalog import APPS
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.redact import Redactor
 from tests.connect.helpers import CountingTransport, local_client
@@ -180,11 +181,15 @@ async def test_delete_user_removes_the_user_and_their_accounts(
             await client.delete_user(me)
 
 
-async def test_project_info_lists_the_apps_in_use(local_server: LocalCredentials) -> None:
-    seed_account(local_server, user(), "sendgrid", {"api_key": "SG.test-0123456789"})
+async def test_project_info_lists_the_configured_apps_and_reveals_no_users_data(
+    local_server: LocalCredentials,
+) -> None:
     async with local_client(local_server) as client:
-        info = await client.get_project_info()
-    assert "sendgrid" in {a.name_slug for a in info.apps}
+        before = await client.get_project_info()
+        seed_account(local_server, user(), "sendgrid", {"api_key": "SG.test-0123456789"})
+        after = await client.get_project_info()
+    assert {a.name_slug for a in before.apps} == {a.name_slug for a in APPS}
+    assert after == before  # another user's new account changes nothing a session can see
 
 
 async def test_list_and_get_apps(local_server: LocalCredentials) -> None:

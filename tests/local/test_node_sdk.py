@@ -17,6 +17,7 @@ from uuid import uuid4
 
 import pytest
 
+from connect_mcp.local.catalog import APPS
 from connect_mcp.local.embedded import LocalCredentials
 from tests.support import seed_account
 
@@ -95,7 +96,7 @@ def test_typescript_sdk_calls(
     assert out["leftAfterDeletes"] == ["stripe"]
     assert out["users"] == [user]
     assert out["usersAfterDelete"] == []
-    assert out["projectApps"] == ["github", "stripe"]
+    assert out["projectApps"] == [a.name_slug for a in APPS]
     assert len(out["apps"]) >= 12
     assert out["slack"] == {"name": "Slack", "authType": "oauth"}
     assert out["missing"] == 404

@@ -16,7 +16,6 @@ from connect_mcp.local.http import (
     path_param,
     project_scope,
     query_str,
-    state_of,
 )
 from connect_mcp.local.paging import Page
 
@@ -68,9 +67,11 @@ async def get_app(request: Request) -> Response:
 
 
 async def project_info(request: Request) -> Response:
-    """The apps this project (in this environment) has accounts for."""
-    scope = project_scope(request)
-    apps = [find_app(slug) for slug in state_of(request).store.app_slugs_in_use(scope)]
-    return json_ok(
-        {"apps": [{"id": a.id, "name_slug": a.name_slug} for a in apps if a is not None]}
-    )
+    """The apps configured for this project: the local project is configured for every
+    built-in app.
+
+    Deliberately *not* derived from accounts: "which apps has anyone in the project
+    connected" is data about other end users, and an MCP session bound to one user must not
+    learn even that another user has, say, a PostgreSQL account."""
+    project_scope(request)  # authenticates and checks the project and environment
+    return json_ok({"apps": [{"id": a.id, "name_slug": a.name_slug} for a in APPS]})
