@@ -111,6 +111,17 @@ async def call(client: Client, tool: str, args: dict[str, Any] | None = None) ->
 # --- a stand-in workflow host (plain HTTP on loopback) -------------------------------------
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A client that stops reading (a truncated workflow answer) is expected here; only other
+    errors deserve a traceback on stderr."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if not isinstance(sys.exc_info()[1], BrokenPipeError | ConnectionResetError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Listener:
     """A loopback HTTP server that records every request and answers with `reply(request)`."""
@@ -150,7 +161,7 @@ class Listener:
             def log_message(self, *_: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server = _QuietServer(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
