@@ -76,8 +76,7 @@ def tool_error(exc: ConnectError, action: str, *, may_have_run: bool = False) ->
     elif may_have_run and isinstance(exc, ConnectTimeoutError | UpstreamError):
         text = (
             f"Could not {action}: no complete answer arrived{code}, and the request may "
-            "already have been acted on. Check its effects before trying again; it was not "
-            "re-sent."
+            "already have been acted on. Check its effects before trying again."
         )
     elif isinstance(exc, ConnectTimeoutError):
         text = f"Could not {action}: the Connect API did not answer in time. Try again later."

@@ -9,7 +9,7 @@ from mcp.server import MCPServer
 from mcp.server.mcpserver import Resolve
 from mcp.types import CallToolResult, ToolAnnotations
 
-from connect_mcp.connect import ConnectError, NotFoundError
+from connect_mcp.connect import ConnectError, ConnectTimeoutError, NotFoundError, UpstreamError
 from connect_mcp.tools._base import (
     DeletePlan,
     DeleteTarget,
@@ -29,6 +29,17 @@ from connect_mcp.tools.accounts import DeleteOutput, not_confirmed, own_accounts
 
 class DeleteUserInput(ToolInput):
     """No arguments: the user is the session's own."""
+
+
+async def _user_is_gone(rt: ToolRuntime, user: str) -> bool | None:
+    """Whether `user` no longer exists in Connect; None when that cannot be told."""
+    try:
+        page = await rt.client.list_users(q=user, limit=100)
+    except ConnectError:
+        return None
+    if page.page_info.end_cursor:  # more matches than one page: cannot tell for sure
+        return None
+    return all(u.external_id != user for u in page.data)
 
 
 def register(mcp: MCPServer, hooks: ToolHooks) -> None:
@@ -68,6 +79,14 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
                     message=f"End user '{plan.user}' had no record; nothing left to delete.",
                 )
             )
+        except (UpstreamError, ConnectTimeoutError) as exc:
+            # The answer was lost (5xx, timeout, broken connection) but the delete may have
+            # been applied: look again instead of claiming it failed.
+            gone = await _user_is_gone(rt, plan.user)
+            if gone is None:
+                raise tool_error(exc, "delete the user", may_have_run=True) from exc
+            if not gone:
+                raise tool_error(exc, "delete the user") from exc
         except ConnectError as exc:
             raise tool_error(exc, "delete the user") from exc
         return result(

@@ -205,3 +205,35 @@ async def test_tools_under_upstream_faults(
         f"{len(FAULTS)} faults: {dict(outcomes)}; slowest {slowest:.2f}s (limit "
         f"{LIMIT_SECONDS}s); no delete or invocation carried out twice"
     )
+
+
+@pytest.mark.parametrize("fault", ["503", "slow", "reset"])
+async def test_delete_user_whose_answer_is_lost_reports_what_really_happened(
+    make_local_server: Callable[..., LocalCredentials], fault: str
+) -> None:
+    """The server deletes the user, then the answer is lost: the tool looks again and says the
+    user is deleted, instead of "could not delete" (which invites a pointless retry)."""
+    creds = make_local_server(account_rate_per_window=10**6, token_rate_per_minute=10**6)
+    upstream = FaultyUpstream()
+    user = new_user()
+    account = seed_account(creds, user, "openai", KEY)["id"]
+    server = make_server(
+        creds,
+        user,
+        client={
+            "transport": upstream.transport,
+            "timeout": TIMEOUT,
+            "max_retries": 1,
+            "retry_base_delay": 0.01,
+            "retry_max_delay": 0.05,
+        },
+    )
+    async with Client(server, elicitation_callback=answer("accept", True)) as c:
+        upstream.fault, upstream.writes_only = fault, True
+        result = await c.call_tool("delete_user", {})
+    assert not result.is_error, text(result)
+    assert data(result)["deleted"] is True
+    assert account in data(result)["deleted_ids"]
+    assert remaining(creds, user) == set()
+    assert upstream.applied[("DELETE", f"/v1/connect/{creds.project_id}/users/{user}")] == 1
+    print(f"\n[faults/delete_user] {fault}: answer lost, tool reported the real outcome")
