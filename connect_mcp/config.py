@@ -66,6 +66,18 @@ class Settings(BaseSettings):
     workflow_response_limit: int = Field(
         default=16_384, gt=0, validation_alias=_env("CONNECT_MCP_WORKFLOW_RESPONSE_LIMIT")
     )
+    #: Where Connect reports the end of each connection, and where the person's browser goes
+    #: afterwards: the operator's choice for every link `create_connect_link` makes (never
+    #: the model's, which could point them at a site of its choosing).
+    connect_webhook_uri: str | None = Field(
+        default=None, validation_alias=_env("CONNECT_MCP_CONNECT_WEBHOOK_URI")
+    )
+    connect_success_redirect_uri: str | None = Field(
+        default=None, validation_alias=_env("CONNECT_MCP_CONNECT_SUCCESS_REDIRECT_URI")
+    )
+    connect_error_redirect_uri: str | None = Field(
+        default=None, validation_alias=_env("CONNECT_MCP_CONNECT_ERROR_REDIRECT_URI")
+    )
     jwt_secret: SecretStr | None = Field(
         default=None, validation_alias=_env("CONNECT_MCP_JWT_SECRET")
     )

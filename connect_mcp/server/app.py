@@ -53,6 +53,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
                     workflow_response_limit=config.workflow_response_limit,
                     workflow_domain=config.workflow_domain,
                     workflow_allowlist=config.workflow_allowlist,
+                    link_options=config.link_options,
                 ),
             )
 

@@ -134,6 +134,7 @@ def server_config(
     public_url: str = "http://127.0.0.1:8000",
 ) -> ServerConfig:
     from connect_mcp.server.state import ServePolicy, ServerConfig
+    from connect_mcp.tools._base import LinkOptions
 
     verifier = None
     if jwt is not None:  # stdio never pays for importing pyjwt and cryptography.x509
@@ -146,6 +147,11 @@ def server_config(
         environment=settings.environment,
         workflow_domain=backend.workflow_domain,
         workflow_allowlist=tuple(settings.workflow_allowlist),
+        link_options=LinkOptions(
+            webhook_uri=settings.connect_webhook_uri,
+            success_redirect_uri=settings.connect_success_redirect_uri,
+            error_redirect_uri=settings.connect_error_redirect_uri,
+        ),
         confirm=confirm,
         confirm_timeout=settings.confirm_timeout,
         workflow_response_limit=settings.workflow_response_limit,

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-from connect_mcp.tools._base import Principal, ToolRuntime
+from connect_mcp.tools._base import LinkOptions, Principal, ToolRuntime
 
 if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
@@ -28,6 +28,7 @@ class ServerConfig:
     environment: str = "development"
     workflow_domain: str = "m.pipedream.net"
     workflow_allowlist: tuple[str, ...] = ()
+    link_options: LinkOptions = field(default_factory=LinkOptions)
     confirm: ServePolicy = "elicit"
     confirm_timeout: float = 300.0
     workflow_response_limit: int = 16_384

@@ -46,6 +46,15 @@ class Principal:
 
 
 @dataclass(frozen=True)
+class LinkOptions:
+    """The operator's settings for every connect token: webhook and browser redirects."""
+
+    webhook_uri: str | None = None
+    success_redirect_uri: str | None = None
+    error_redirect_uri: str | None = None
+
+
+@dataclass(frozen=True)
 class ToolRuntime:
     """Per-process state the tools need, yielded by the server's lifespan."""
 
@@ -54,6 +63,7 @@ class ToolRuntime:
     workflow_response_limit: int
     workflow_domain: str
     workflow_allowlist: tuple[str, ...] = ()
+    link_options: LinkOptions = field(default_factory=LinkOptions)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,13 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             except ConnectError as exc:
                 raise tool_error(exc, "look up the app") from exc
         try:
-            token = await rt.client.create_connect_token(principal.user)
+            options = rt.link_options
+            token = await rt.client.create_connect_token(
+                principal.user,
+                webhook_uri=options.webhook_uri,
+                success_redirect_uri=options.success_redirect_uri,
+                error_redirect_uri=options.error_redirect_uri,
+            )
         except ConnectError as exc:
             raise tool_error(exc, "create a connect token") from exc
         url = with_query(token.connect_link_url, app=app, accountId=args.account_id)

@@ -3,16 +3,14 @@ link, a person connects an account in a real browser, and the same session sees 
 (credentials redacted), runs workflows with it, and deletes it after the human confirms.
 
 Every part is real: the MCP server and an in-memory MCP client session from the SDK, the
-local Connect server over HTTP, headless Chromium, and a webhook receiver on 127.0.0.1.
-The only adjustment is a Connect client that adds the test's `webhook_uri` to the tokens it
-creates (the `create_connect_link` tool does not take one: webhooks are the operator's
-business, not the model's).
+local Connect server over HTTP, headless Chromium, and a webhook receiver on 127.0.0.1. The
+webhook is the operator's setting (`CONNECT_MCP_CONNECT_WEBHOOK_URI`, here `LinkOptions`),
+never the model's.
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any
 from urllib.parse import urlsplit
 from uuid import uuid4
 
@@ -20,12 +18,12 @@ import anyio
 import pytest
 from mcp import Client
 
-from connect_mcp.connect import ConnectClient, ConnectToken
+from connect_mcp.connect import ConnectClient
 from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.app import build_server
 from connect_mcp.server.state import ServerConfig
-from connect_mcp.tools._base import Principal
+from connect_mcp.tools._base import LinkOptions, Principal
 from tests.e2e.conftest import CHROMIUM_ARGS, artifact, require_chromium
 from tests.e2e.receiver import receiver
 from tests.server.helpers import answer, call, data, text
@@ -54,15 +52,6 @@ def _connect_in_browser(executable: str, url: str, secret: str) -> str:
     return heading
 
 
-def _hooked_client(creds: LocalCredentials, webhook_uri: str) -> type[ConnectClient]:
-    class HookedClient(ConnectClient):
-        async def create_connect_token(self, external_user_id: str, **kwargs: Any) -> ConnectToken:
-            kwargs.setdefault("webhook_uri", webhook_uri)
-            return await super().create_connect_token(external_user_id, **kwargs)
-
-    return HookedClient
-
-
 async def test_connect_link_to_browser_to_workflow_to_gated_delete(
     local_server: LocalCredentials,
 ) -> None:
@@ -71,10 +60,9 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
     secret = "sk-" + uuid4().hex
     domain = urlsplit(local_server.base_url).netloc
     with receiver() as hooks:
-        client_class = _hooked_client(local_server, f"{hooks.url}/hook")
 
         def connect() -> ConnectClient:
-            return client_class(
+            return ConnectClient(
                 client_id=local_server.client_id,
                 client_secret=local_server.client_secret,
                 project_id=local_server.project_id,
@@ -88,6 +76,7 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
             ServerConfig(
                 connect=connect,
                 workflow_domain=domain,
+                link_options=LinkOptions(webhook_uri=f"{hooks.url}/hook"),
                 fixed_principal=Principal(user=user, perm="write", source="test"),
             )
         )
