@@ -32,14 +32,16 @@ def _reseal(data_dir: Path, old: DataKey, fresh: DataKey) -> int:
     store = Store(data_dir / DB_FILE, old)  # refuses a key that cannot open the data
     pending = data_dir / PENDING_KEY_FILE
     try:
-        crypto.write_secret_file(pending, fresh.encode() + "\n")
-        count = store.rotate_key(fresh)
-    except BaseException:
-        pending.unlink(missing_ok=True)
-        raise
+        try:
+            crypto.write_secret_file(pending, fresh.encode() + "\n")
+            count = store.rotate_key(fresh)
+        except BaseException:
+            pending.unlink(missing_ok=True)
+            raise
+        os.replace(pending, data_dir / KEY_FILE)  # the data now opens only with `fresh`
+        store.vacuum()  # then scrub old ciphertexts; a failure here loses nothing
     finally:
         store.close()
-    os.replace(pending, data_dir / KEY_FILE)
     return count
 
 

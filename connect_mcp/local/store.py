@@ -560,11 +560,14 @@ class Store:
                 (crypto.seal(new_key, b"ok", aad=_KEY_CHECK_AAD),),
             )
         self._key = new_key
-        self._vacuum()
         return len(resealed)
 
-    def _vacuum(self) -> None:
-        """Drop old ciphertexts from free pages and the WAL, so the old key opens nothing."""
+    def vacuum(self) -> None:
+        """Drop old ciphertexts from free pages and the WAL, so the old key opens nothing.
+
+        Run after a rotation only once the new key is safely on disk: VACUUM can fail (it
+        needs twice the database's size in free space; Ctrl-C interrupts it), and such a
+        failure must not cost the only copy of the key the data is now sealed with."""
         with self._lock:
             self._db.execute("VACUUM")
             self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

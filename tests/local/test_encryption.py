@@ -160,6 +160,29 @@ def test_interrupted_rotation_is_finished_on_start(tmp_path: Path) -> None:
     assert DataKey.parse((data_dir / "encryption.key").read_text()).key_id == new.key_id
 
 
+def test_rotation_interrupted_while_vacuuming_keeps_the_new_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """VACUUM after the re-encryption can fail (no disk space for its copy, Ctrl-C). A real
+    disk cannot be made to run out on cue, so VACUUM is patched to raise: the data, already
+    sealed under the new key, must still open - the new key file may not be lost."""
+    from connect_mcp.local.store import Store
+
+    data_dir = tmp_path / "vacuum"
+    with EmbeddedServer(data_dir) as creds:
+        made = seed_account(creds, "vera", "stripe", {"api_key": "sk_vacuum"})
+
+    def interrupted(self: Store) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Store, "vacuum", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        rotate_key(data_dir)
+    monkeypatch.undo()
+    with EmbeddedServer(data_dir) as creds:
+        assert _credentials(creds, made["id"]) == {"api_key": "sk_vacuum"}
+
+
 def test_rotate_key_command(tmp_path: Path) -> None:
     data_dir = tmp_path / "cli"
     seed(data_dir, users=1, accounts_per_user=2)
