@@ -8,6 +8,7 @@ the store, so a rejected request changes nothing.
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -126,11 +127,22 @@ def account_limit(request: Request, scope: Scope) -> dict[str, str]:
 def parse_json(raw: str | bytes, what: str) -> Any:
     """`json.loads` whose every failure (including absurd nesting) is a 400 naming `what`."""
     try:
-        return json.loads(raw)
+        value = json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"malformed JSON in {what}: {exc}") from exc
     except RecursionError as exc:
         raise ApiError(400, f"malformed JSON in {what}: nested too deeply") from exc
+    # JSON may spell a lone UTF-16 surrogate ("\ud800"): valid JSON, but no UTF-8 string -
+    # SQLite, digests and logs would fail on it later, as a 500. Refuse it here instead.
+    if _SURROGATE_ESCAPE.search(raw if isinstance(raw, str) else raw.decode("utf-8", "replace")):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ApiError(400, f"malformed JSON in {what}: a lone surrogate escape") from exc
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -167,7 +179,11 @@ def opt_url(body: dict[str, Any], name: str) -> str | None:
     value = opt_str(body, name)
     if value is None:
         return None
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError as exc:
+        raise ApiError(400, f"{name} must be an absolute http(s) URL") from exc
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise ApiError(400, f"{name} must be an absolute http(s) URL")
     return value

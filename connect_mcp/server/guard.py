@@ -25,7 +25,7 @@ from mcp_types import methods as wire_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
 
-from connect_mcp.redact import REDACTOR, is_secret_name
+from connect_mcp.redact import REDACTOR
 from connect_mcp.server import audit
 from connect_mcp.server.scope import principal_for, read_only_message
 from connect_mcp.server.state import ServerState
@@ -97,10 +97,21 @@ def argument_problem(spec: ToolSpec, args: Any) -> str | None:
     return None
 
 
+#: A secret the *model* supplies (a static bearer) must be at least this long to be learnt by
+#: the process-wide redactor. The redactor never forgets and scrubs every output of every
+#: session, so a short "secret" could be someone's account id or name - a model could then
+#: blank out what a human is asked to confirm, in its own or another user's session.
+MIN_MODEL_SECRET_LENGTH = 16
+
+
 def remember_secrets(spec: ToolSpec, args: Any) -> None:
+    """Learn the secrets a valid call declares (`spec.secret_args`) - only after the call has
+    passed the permission and argument checks, and never for undeclared keys, so a refused
+    call cannot teach the shared redactor arbitrary words."""
     if isinstance(args, dict):
-        for key, value in args.items():
-            if isinstance(value, str) and (key in spec.secret_args or is_secret_name(key)):
+        for key in spec.secret_args:
+            value = args.get(key)
+            if isinstance(value, str):  # the input model requires MIN_MODEL_SECRET_LENGTH
                 REDACTOR.add(value)
 
 
@@ -187,7 +198,6 @@ class Guard:
         )
         token = audit.begin(record)
         try:
-            remember_secrets(spec, args)
             if spec.write and (principal is None or not principal.can_write):
                 record.outcome = "refused"
                 return wire(ctx, error_result(read_only_message(spec.name)))
@@ -195,6 +205,7 @@ class Guard:
             if problem is not None:
                 record.outcome = "bad_arguments"
                 return wire(ctx, error_result(problem))
+            remember_secrets(spec, args)
             try:
                 result = scrub_result(await call_next(ctx))
             except MCPError:

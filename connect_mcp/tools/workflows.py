@@ -65,7 +65,7 @@ class InvokeWorkflowInput(ToolInput):
     )
     static_bearer: str | None = Field(
         default=None,
-        min_length=6,
+        min_length=16,  # = guard.MIN_MODEL_SECRET_LENGTH: see there why short values are refused
         max_length=4096,
         description="The token, for auth=static_bearer. Never echoed.",
     )
@@ -108,7 +108,6 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
     async def invoke_workflow(
         args: InvokeWorkflowInput, principal: Principal, rt: ToolRuntime
     ) -> CallToolResult:
-        REDACTOR.add(args.static_bearer)
         if (args.auth == "static_bearer") != (args.static_bearer is not None):
             raise ToolError("Pass static_bearer exactly when auth is 'static_bearer'.")
         try:

@@ -160,6 +160,8 @@ def _snapshot(creds: LocalCredentials, user: str) -> tuple[Any, Any]:
         ({"external_user_id": "u", "expires_in": True}, "expires_in"),
         ({"external_user_id": "u", "success_redirect_uri": "javascript:alert(1)"}, "URL"),
         ({"external_user_id": "u", "allowed_origins": "https://a.example"}, "allowed_origins"),
+        ({"external_user_id": "u", "webhook_uri": "http://[::1"}, "URL"),
+        ({"external_user_id": "u", "success_redirect_uri": "http://h:port/"}, "URL"),
     ],
 )
 def test_bad_token_requests(
@@ -295,3 +297,32 @@ def test_one_token_one_account_even_across_two_servers(
     assert statuses == [200, 401, 401, 401] * 5
     accounts, _ = _snapshot(second, "racer")
     assert accounts["page_info"]["total_count"] == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "auth"),
+    [
+        (
+            "/v1/oauth/token",
+            '{"grant_type": "client_credentials", "client_id": "c", "client_secret": "\\ud800"}',
+            False,
+        ),
+        ("/tokens", '{"external_user_id": "u\\udfff"}', True),
+        (
+            "/accounts",
+            '{"app_slug": "openai", "cfmap_json": "{}", "connect_token": "ctok_\\ud800"}',
+            False,
+        ),
+    ],
+)
+def test_a_lone_surrogate_escape_is_a_400_not_a_500(
+    local_server: LocalCredentials, path: str, body: str, auth: bool
+) -> None:
+    """Valid JSON that no UTF-8 string can hold; it used to fail deep inside (digest, SQLite)."""
+    url = f"{local_server.base_url}{path}" if path.startswith("/v1/") else _url(local_server, path)
+    headers = {"content-type": "application/json", "x-pd-environment": "development"}
+    if auth:
+        headers |= api_headers(local_server)
+    response = http().post(url, content=body.encode(), headers=headers)
+    assert response.status_code == 400, response.text
+    assert "surrogate" in response.json()["error"]

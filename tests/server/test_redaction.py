@@ -90,3 +90,30 @@ async def test_no_secret_leaves_the_process(
     assert "[REDACTED]" in emitted[7]  # the echoing workflow really echoed something
     assert data(results[0])["accounts"][0]["credential_fields"]  # names survive redaction
     assert "tool_call" in captured_logs.getvalue()  # audit events went through this pipeline
+
+
+async def test_a_session_cannot_blank_out_another_users_confirmation(
+    local_server: LocalCredentials,
+) -> None:
+    """The redactor is shared by every session and never forgets. If a refused call could
+    teach it words, a model could make the victim's delete question read "[REDACTED]" - the
+    human would confirm without seeing what goes."""
+    victim, attacker = new_user(), new_user()
+    account = seed_account(local_server, victim, "openai", {"api_key": _secret()})["id"]
+    async with Client(make_server(local_server, attacker, perm="read")) as c:
+        refused = await c.call_tool("list_accounts", {"password": account, "api_key": account})
+        assert refused.is_error
+    async with Client(make_server(local_server, attacker)) as c:
+        short = await c.call_tool(
+            "invoke_workflow",
+            {"endpoint": "en1", "auth": "static_bearer", "static_bearer": account},
+        )
+        assert short.is_error  # a model-supplied bearer shorter than 16 characters is refused
+    asked: list[str] = []
+    victims = make_server(local_server, victim)
+    async with Client(victims, elicitation_callback=answer("decline", log=asked)) as c:
+        listed = text(await c.call_tool("list_accounts", {}))
+        await c.call_tool("delete_account", {"account_id": account})
+    assert account in listed
+    assert asked
+    assert account in asked[0]

@@ -81,7 +81,11 @@ async def test_off_domain_endpoint_is_refused_before_any_request(
         async with Client(server) as c:
             result = await c.call_tool(
                 "invoke_workflow",
-                {"endpoint": target, "auth": "static_bearer", "static_bearer": "s3cr3t-bearer-x"},
+                {
+                    "endpoint": target,
+                    "auth": "static_bearer",
+                    "static_bearer": "s3cr3t-bearer-x-0123",
+                },
             )
     assert result.is_error
     assert "nothing was sent" in text(result)
