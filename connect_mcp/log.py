@@ -74,7 +74,15 @@ def configure_logging(
         root.removeHandler(_handler)
     root.addHandler(handler)
     root.setLevel(numeric)
+    # The HTTP stack logs every request's full URL at INFO/DEBUG: connect tokens (meant for
+    # one end user, so not in the redactor), user ids in query strings, model-chosen workflow
+    # URLs. Only its warnings are worth a line.
+    for noisy in _URL_LOGGERS:
+        logging.getLogger(noisy).setLevel(max(numeric, logging.WARNING))
     _handler = handler
+
+
+_URL_LOGGERS = ("httpx2", "httpcore2", "httpx", "httpcore")
 
 
 def get_logger(name: str) -> Any:

@@ -149,7 +149,7 @@ class Redactor:
                 elif is_secret_name(name) and item not in (None, "", [], {}):
                     out[key] = REDACTED
                 else:
-                    out[key] = self.scrub_obj(item)
+                    out[self.scrub(key) if isinstance(key, str) else key] = self.scrub_obj(item)
             return out
         if isinstance(value, list | tuple):
             return [self.scrub_obj(item) for item in value]

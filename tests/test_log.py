@@ -34,6 +34,7 @@ def test_events_and_foreign_records_are_redacted_json() -> None:
     try:
         get_logger("t").info("ev", echoed=f"token={secret}", api_key="plain")
         logging.getLogger("foreign").warning("foreign says %s", secret)
+        logging.getLogger("httpx2").info("HTTP Request: GET /v1/connect/tokens/ctok_abc/validate")
         try:
             raise RuntimeError(f"boom {secret}")
         except RuntimeError:
@@ -46,6 +47,7 @@ def test_events_and_foreign_records_are_redacted_json() -> None:
         root.setLevel(saved[1])
     text = buffer.getvalue()
     assert secret not in text
+    assert "ctok_abc" not in text  # the HTTP stack's URL log stays below WARNING
     lines = [json.loads(line) for line in text.splitlines()]
     assert lines[0]["echoed"] == f"token={REDACTED}"
     assert lines[0]["api_key"] == REDACTED

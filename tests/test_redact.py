@@ -81,3 +81,9 @@ def test_a_secret_containing_one_learnt_earlier_is_masked_whole() -> None:
     r.add("XXouter-inner-secret-123-tailXX")
     assert r.scrub("a XXouter-inner-secret-123-tailXX b") == f"a {REDACTED} b"
     assert r.scrub("a inner-secret-123 b") == f"a {REDACTED} b"
+
+
+def test_a_secret_used_as_a_mapping_key_is_scrubbed() -> None:
+    r = Redactor()
+    r.add("sk-key-0123456789")
+    assert r.scrub_obj({"sk-key-0123456789": 1}) == {REDACTED: 1}

@@ -81,7 +81,7 @@ def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
 
 def is_loopback_host(host: str) -> bool:
     host = host.lower().strip("[]")
-    if host == "localhost" or host.endswith(".localhost"):
+    if host == "localhost":  # not *.localhost: glibc sends those names to DNS
         return True
     ip = _ip(host)
     return ip is not None and ip.is_loopback

@@ -186,7 +186,10 @@ def jwt_config(settings: Settings, *, allow_dev_secret: bool = True) -> JWTConfi
         REDACTOR.add(secret)
         return JWTConfig(key=secret, algorithms=("HS256",), **common)
     if not allow_dev_secret:
-        raise AuthConfigError("no CONNECT_MCP_JWT_SECRET or CONNECT_MCP_JWT_PUBLIC_KEY configured")
+        raise AuthConfigError(
+            "serve --http on a non-loopback address needs CONNECT_MCP_JWT_SECRET or "
+            "CONNECT_MCP_JWT_PUBLIC_KEY: the generated development secret is only for 127.0.0.1"
+        )
     secret, path = dev_secret(settings.data_dir)
     REDACTOR.add(secret)
     return JWTConfig(key=secret, algorithms=("HS256",), dev_secret_path=path, **common)

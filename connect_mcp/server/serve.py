@@ -240,7 +240,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 def run_http(settings: Settings, host: str, port: int, *, dev_user: str | None = None) -> None:
-    from connect_mcp.server.dev_auth import dev_principal, warning
+    from connect_mcp.server.dev_auth import dev_principal, is_loopback, warning
 
     # --dev-user: no verifier at all; every request gets the fixed principal (see dev_auth).
     # Refused before the heavy imports, so a bad bind fails fast.
@@ -252,7 +252,9 @@ def run_http(settings: Settings, host: str, port: int, *, dev_user: str | None =
 
     check_policy(settings)
     try:
-        jwt = jwt_config(settings) if dev is None else None
+        # A generated development secret (and the write token the banner prints) only on a
+        # loopback bind: a reachable server without a configured key refuses to start.
+        jwt = jwt_config(settings, allow_dev_secret=is_loopback(host)) if dev is None else None
     except (AuthConfigError, OSError) as exc:
         raise StartupError(str(exc)) from None
     sock = bind(host, port)

@@ -295,6 +295,7 @@ def test_from_settings_names_the_missing_variables() -> None:
     "base_url",
     [
         "http://api.pipedream.com",  # the client secret would travel in clear
+        "http://evil.localhost:8420",  # *.localhost goes to DNS here: not loopback
         "https://user:pw@api.pipedream.com",
         "https://api.pipedream.com/?x=1",
         "ftp://api.pipedream.com",

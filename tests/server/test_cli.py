@@ -92,6 +92,18 @@ def test_url_confirmation_policy_is_refused_for_now(
     assert out == ""
 
 
+def test_http_on_a_reachable_address_needs_a_configured_key(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No generated secret, and no printed write token, for a server others can reach."""
+    code = _main(monkeypatch, tmp_path, "serve", "--http", "--host", "0.0.0.0", "--port", "0")
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert "CONNECT_MCP_JWT_SECRET" in err
+    assert "Development token" not in out + err
+    assert not (tmp_path / "mcp-dev-jwt-secret").exists()
+
+
 def test_token_command(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
