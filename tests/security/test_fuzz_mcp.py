@@ -154,6 +154,7 @@ def test_arbitrary_json_rpc_never_breaks_the_server(
             )
     assert alive.status_code == 200, alive.text
     assert internal == [], internal[:3]
+    assert statuses[0] > 0, f"no message reached a tool: {dict(statuses)}"
     print(
         f"\n[fuzz/mcp] {sum(statuses.values()) - statuses[0]} arbitrary JSON-RPC messages over "
         f"streamable HTTP (both eras) in {time.monotonic() - started:.1f}s, {statuses.pop(0, 0)} "
