@@ -32,7 +32,16 @@ class Ledger:
     created: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # id -> user
     deleted: set[str] = field(default_factory=set)
     failed_in_flight: int = 0
+    #: Anything but the expected answer *before* the kill: a real failure, not the crash.
+    unexpected: list[str] = field(default_factory=list)
+    killed: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def check(self, what: str, status: int, expected: int) -> bool:
+        if status != expected and not self.killed.is_set():
+            with self.lock:
+                self.unexpected.append(f"{what}: {status}")
+        return status == expected
 
 
 def start(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
@@ -84,11 +93,14 @@ def writer(env: dict[str, str], worker: int, ledger: Ledger, stop: threading.Eve
             if mine and n % 3 == 0:
                 victim = mine.pop(0)
                 response = client.delete(f"{prefix}/accounts/{victim}")
-                if response.status_code == 204:
+                if ledger.check("DELETE account", response.status_code, 204):
                     with ledger.lock:
                         ledger.deleted.add(victim)
                 continue
-            ctok = client.post(f"{prefix}/tokens", json={"external_user_id": user}).json()["token"]
+            made = client.post(f"{prefix}/tokens", json={"external_user_id": user})
+            if not ledger.check("POST tokens", made.status_code, 200):
+                continue
+            ctok = made.json()["token"]
             credentials = {"api_key": f"sk-crash-{worker}-{n}-" + "x" * 40, "organization": str(n)}
             response = client.post(
                 f"{prefix}/accounts",
@@ -96,20 +108,24 @@ def writer(env: dict[str, str], worker: int, ledger: Ledger, stop: threading.Eve
                       "connect_token": ctok},
                 headers={"authorization": ""},
             )  # fmt: skip
-            if response.status_code == 200:
+            if ledger.check("POST accounts", response.status_code, 200):
                 account = response.json()["id"]
                 with ledger.lock:
                     ledger.created[account] = (user, credentials)
                 mine.append(account)
-    except (httpx2.HTTPError, ValueError, KeyError):
+    except (httpx2.HTTPError, ValueError, KeyError) as exc:
         with ledger.lock:
-            ledger.failed_in_flight += 1  # the kill landed mid-request: outcome unknown
+            if ledger.killed.is_set():
+                ledger.failed_in_flight += 1  # the kill landed mid-request: outcome unknown
+            else:
+                ledger.unexpected.append(f"before the kill: {exc!r}")
     finally:
         client.close()
 
 
 def crash_round(data_dir: Path, ledger: Ledger) -> int:
     process, env = start(data_dir)
+    ledger.killed.clear()
     stop = threading.Event()
     threads = [
         threading.Thread(target=writer, args=(env, i, ledger, stop), daemon=True)
@@ -118,6 +134,7 @@ def crash_round(data_dir: Path, ledger: Ledger) -> int:
     for thread in threads:
         thread.start()
     time.sleep(WRITE_SECONDS)
+    ledger.killed.set()
     os.kill(process.pid, signal.SIGKILL)  # mid-write: the workers are still sending
     process.wait(timeout=10)
     stop.set()
@@ -170,6 +187,7 @@ def test_sigkill_during_concurrent_writes_loses_nothing_answered(tmp_path: Path)
         codes.append(crash_round(data_dir, ledger))
         checked = verify(data_dir, ledger)
     assert codes == [-signal.SIGKILL, -signal.SIGKILL]
+    assert ledger.unexpected == [], ledger.unexpected[:5]
     assert len(ledger.created) > 50, "the kill should land among many writes"
     print(
         f"\n[crash] 2 SIGKILL rounds, {WORKERS} concurrent writers: {len(ledger.created)} "
