@@ -259,10 +259,11 @@ async def send(
     chunks: list[bytes] = []
     size = 0
     truncated = False
+    budget = limit + _SCRUB_MARGIN  # see below: cut only after scrubbing
     try:
         async for chunk in response.aiter_bytes():
-            if size + len(chunk) > limit:
-                chunks.append(chunk[: limit - size])
+            if size + len(chunk) > budget:
+                chunks.append(chunk[: budget - size])
                 truncated = True
                 break
             chunks.append(chunk)
@@ -282,9 +283,21 @@ async def send(
     finally:
         await response.aclose()
     text = b"".join(chunks).decode(response.charset_encoding or "utf-8", errors="replace")
+    body = redactor.scrub(text)
+    if truncated:
+        # A secret cut in half by the read no longer matches the redactor, so the tail that
+        # may hold such a fragment (the last `_SCRUB_MARGIN` characters, which scrubbing left
+        # as they were) is dropped before the body is cut to its limit.
+        body = body[: max(0, min(limit, len(body) - _SCRUB_MARGIN))]
+    elif len(body) > limit:
+        body, truncated = body[:limit], True
     return WorkflowResponse(
         status_code=response.status_code,
         headers=safe_headers(response.headers, redactor),
-        body=redactor.scrub(text),
+        body=body,
         truncated=truncated,
     )
+
+
+#: Longer than any secret variant the redactor is expected to match (credentials, tokens).
+_SCRUB_MARGIN = 16_384

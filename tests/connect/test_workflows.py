@@ -39,6 +39,9 @@ class Seen:
     body: bytes
 
 
+STRADDLING = "sk-straddle-" + "s3cr3t" * 8
+
+
 @dataclass
 class WorkflowHost:
     domain: str
@@ -66,6 +69,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"{}")
         elif self.path == "/big":
             self._send(200, b"x" * 3_000_000, "text/plain")
+        elif self.path == "/straddle":  # a secret across the 10,000-byte limit
+            self._send(200, b"x" * 9_990 + STRADDLING.encode() + b"y" * 100_000, "text/plain")
         elif self.path == "/unavailable":
             self._send(503, b'{"error": "busy"}')
         else:
@@ -172,6 +177,26 @@ async def test_a_large_answer_is_cut_at_the_limit(
         response = await client.invoke_workflow("big", "u1", method="GET", auth="none")
     assert response.truncated is True
     assert response.body == "x" * 10_000
+
+
+async def test_a_secret_cut_by_the_limit_leaves_no_fragment(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    """The read is cut mid-secret; a half secret no longer matches the redactor, so the body
+    is scrubbed before it is cut, and the tail that could hold a fragment is dropped."""
+    redactor = Redactor()
+    redactor.add(STRADDLING)
+    async with local_client(
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_response_limit=10_000,
+        redactor=redactor,
+    ) as client:
+        response = await client.invoke_workflow("straddle", "u1", method="GET", auth="none")
+    assert response.truncated is True
+    assert "sk-straddl" not in response.body
+    assert set(response.body) <= {"x"}
+    assert 0 < len(response.body) <= 10_000
 
 
 # -- sent at most once ----------------------------------------------------------------------
