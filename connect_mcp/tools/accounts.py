@@ -255,7 +255,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             )
         except ConnectError as exc:
             raise tool_error(exc, "list accounts") from exc
-        views = [account_view(a) for a in page.data if a.external_id in (None, principal.user)]
+        # Only rows that name this user: one without an owner is not this user's either.
+        views = [account_view(a) for a in page.data if a.external_id == principal.user]
         info = page.page_info
         more = (
             bool(info.end_cursor)
