@@ -60,6 +60,17 @@ class Settings(BaseSettings):
     confirm_timeout: float = Field(
         default=300.0, gt=0, validation_alias=_env("CONNECT_MCP_CONFIRM_TIMEOUT")
     )
+    #: `url` policy: how long a confirmation page stays valid; the call waits at most this.
+    confirm_expiry: float = Field(
+        default=600.0, gt=0, le=3600, validation_alias=_env("CONNECT_MCP_CONFIRM_EXPIRY")
+    )
+    #: `url` policy over stdio: the loopback port of the confirmation pages (0 = any free one).
+    confirm_page_port: int = Field(
+        default=0, ge=0, le=65535, validation_alias=_env("CONNECT_MCP_CONFIRM_PAGE_PORT")
+    )
+    #: The address people's browsers use to reach this HTTP server (behind a proxy, say);
+    #: confirmation page links start with it. Default: the address the server listens on.
+    public_url: str | None = Field(default=None, validation_alias=_env("CONNECT_MCP_PUBLIC_URL"))
     workflow_allowlist: list[str] = Field(
         default_factory=list, validation_alias=_env("CONNECT_MCP_WORKFLOW_ALLOWLIST")
     )

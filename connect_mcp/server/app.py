@@ -7,7 +7,8 @@ under the SDK's `Client` in tests.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TYPE_CHECKING
 
 from mcp.server import MCPServer
 from mcp.server.auth.settings import AuthSettings
@@ -15,6 +16,7 @@ from mcp.server.caching import CacheHint
 from mcp.server.mcpserver import RequestStateSecurity
 
 from connect_mcp import __version__
+from connect_mcp.log import get_logger
 from connect_mcp.server.gate import make_gate
 from connect_mcp.server.guard import Guard, expired_confirmation
 from connect_mcp.server.protocol_errors import RejectForgedState, UnknownPrompt
@@ -22,6 +24,11 @@ from connect_mcp.server.scope import session_principal, session_runtime, session
 from connect_mcp.server.state import ServerConfig, ServerState
 from connect_mcp.tools import register_all
 from connect_mcp.tools._base import ToolHooks, ToolRuntime
+
+if TYPE_CHECKING:
+    from connect_mcp.server.confirmations import ConfirmationStore
+
+_log = get_logger("connect_mcp.app")
 
 NAME = "connect-mcp"
 
@@ -41,10 +48,24 @@ confirmation first; if they do not confirm, nothing is deleted.
 
 
 def build_server(config: ServerConfig) -> MCPServer[ServerState]:
+    store: ConfirmationStore | None = None
+    if config.confirm == "url":
+        from connect_mcp.server.confirmations import ConfirmationStore
+
+        store = ConfirmationStore(expiry=config.confirm_expiry)
+
     @asynccontextmanager
     async def lifespan(_server: MCPServer[ServerState]) -> AsyncIterator[ServerState]:
-        client = config.connect()
-        async with client:
+        async with AsyncExitStack() as stack:
+            client = await stack.enter_async_context(config.connect())
+            page_url = config.confirm_page_url
+            if store is not None and page_url is None:
+                from connect_mcp.server.confirm_page import serve_pages
+
+                page_url = await stack.enter_async_context(
+                    serve_pages(store, port=config.confirm_page_port)
+                )
+                _log.info("confirmation_pages", url=page_url)
             yield ServerState(
                 config=config,
                 runtime=ToolRuntime(
@@ -55,6 +76,8 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
                     workflow_allowlist=config.workflow_allowlist,
                     link_options=config.link_options,
                 ),
+                confirmations=store,
+                confirm_page_url=page_url if store is not None else None,
             )
 
     auth: AuthSettings | None = None
@@ -63,7 +86,11 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
             issuer_url=config.public_url,
             resource_server_url=None,
         )
-    state_security = RequestStateSecurity.ephemeral(ttl=config.confirm_timeout, audience=NAME)
+    # The sealed state of a confirmation lives as long as the human has to answer.
+    ttl = config.confirm_timeout
+    if store is not None:
+        ttl = max(ttl, config.confirm_expiry)
+    state_security = RequestStateSecurity.ephemeral(ttl=ttl, audience=NAME)
     mcp: MCPServer[ServerState] = MCPServer(
         NAME,
         title="Pipedream Connect accounts",
@@ -82,6 +109,13 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
         principal=session_principal, writer=session_writer, runtime=session_runtime, gate=make_gate
     )
     register_all(mcp, hooks)
+    if store is not None:
+        from connect_mcp.server.confirm_page import routes
+
+        # On the HTTP transport's own app (outside its bearer-token check: a person's browser
+        # has no token; the confirmation id in the path is the capability).
+        for route in routes(store):
+            mcp.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     mcp.middleware.append(Guard())
     mcp.middleware.append(UnknownPrompt(mcp))  # -32602, not an internal error
     mcp.middleware.insert(0, expired_confirmation)

@@ -40,21 +40,18 @@ from mcp.server.mcpserver import (
 )
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ClientCapabilities
-from mcp_types.version import is_version_at_least
 from pydantic import BaseModel, Field, StrictBool
 
 from connect_mcp.log import get_logger
 from connect_mcp.redact import REDACTOR
 from connect_mcp.server import audit
+from connect_mcp.server.eras import CONFIRM_KEY, uses_input_required
+from connect_mcp.server.scope import session_writer
 from connect_mcp.server.state import ServerState
-from connect_mcp.tools._base import DeletePlan, GateOutcome
+from connect_mcp.server.url_gate import confirm_out_of_band
+from connect_mcp.tools._base import DeletePlan, GateOutcome, Principal
 
 _log = get_logger("connect_mcp.gate")
-
-INPUT_REQUIRED_VERSION = "2026-07-28"
-
-#: The key of the confirmation question in a 2026-07-28 input-required result.
-CONFIRM_KEY = "delete:confirm"
 
 NO_ELICITATION = (
     "Nothing was deleted: deleting needs a human's confirmation, and this MCP client cannot ask "
@@ -77,12 +74,6 @@ def supports_form_elicitation(caps: ClientCapabilities | None) -> bool:
     """As the SDK reads it: a bare `elicitation: {}` means form support; url-only does not."""
     elicitation = caps.elicitation if caps is not None else None
     return elicitation is not None and (elicitation.form is not None or elicitation.url is None)
-
-
-def uses_input_required(protocol_version: str | None) -> bool:
-    return protocol_version is not None and is_version_at_least(
-        protocol_version, INPUT_REQUIRED_VERSION
-    )
 
 
 def from_answer(answer: Any) -> GateOutcome:
@@ -120,7 +111,9 @@ def make_gate(loader: Callable[..., Any]) -> Callable[..., Any]:
     """A resolver yielding the `GateOutcome` for the plan `loader` produces."""
 
     async def ask(
-        ctx: Context[Any, Any], plan: Annotated[DeletePlan, Resolve(loader)]
+        ctx: Context[Any, Any],
+        plan: Annotated[DeletePlan, Resolve(loader)],
+        principal: Annotated[Principal, Resolve(session_writer)],
     ) -> Elicit[Confirm] | GateOutcome:
         state = ctx.request_context.lifespan_context
         assert isinstance(state, ServerState)
@@ -134,6 +127,8 @@ def make_gate(loader: Callable[..., Any]) -> Callable[..., Any]:
                 targets=[t.id for t in plan.targets],
             )
             return GateOutcome("policy_never", "CONNECT_MCP_CONFIRM=never")
+        if state.config.confirm == "url":
+            return await confirm_out_of_band(ctx, plan, state, principal)
         if not supports_form_elicitation(ctx.client_capabilities):
             audit.note_gate("unsupported")
             raise ToolError(NO_ELICITATION)

@@ -29,12 +29,24 @@ from connect_mcp.redact import REDACTOR
 from connect_mcp.server import audit
 from connect_mcp.server.scope import principal_for, read_only_message
 from connect_mcp.server.state import ServerState
+from connect_mcp.server.url_gate import ConfirmationPageRequired
 from connect_mcp.tools._base import SPECS, Principal, ToolSpec
 from connect_mcp.tools.accounts import DeleteOutput
 
 _USER_ARGS = frozenset({"external_user_id", "user", "user_id", "external_id"})
 _NOT_PROCEEDING = frozenset(
-    {"rejected", "declined", "cancelled", "timeout", "error", "nothing_to_delete", "unsupported"}
+    {
+        "rejected",
+        "declined",
+        "cancelled",
+        "timeout",
+        "error",
+        "nothing_to_delete",
+        "unsupported",
+        "expired",
+        "changed",
+        "invalid",
+    }
 )
 
 
@@ -46,6 +58,16 @@ def wire(ctx: ServerRequestContext[Any, Any], result: CallToolResult) -> dict[st
         dumped = wire_methods.serialize_server_result("tools/call", version, dumped)
     if version in MODERN_PROTOCOL_VERSIONS:
         dumped.setdefault("resultType", "complete")
+    return dumped
+
+
+def input_required(
+    ctx: ServerRequestContext[Any, Any], needed: ConfirmationPageRequired
+) -> dict[str, Any]:
+    """The 2026-07-28 answer that sends the person to the confirmation page."""
+    dumped = needed.result().model_dump(by_alias=True, mode="json", exclude_none=True)
+    with contextlib.suppress(KeyError, ValueError):
+        dumped = wire_methods.serialize_server_result("tools/call", ctx.protocol_version, dumped)
     return dumped
 
 
@@ -208,6 +230,10 @@ class Guard:
             remember_secrets(spec, args)
             try:
                 result = scrub_result(await call_next(ctx))
+            except ConfirmationPageRequired as needed:
+                # Inside the SDK's request-state boundary: it seals our state on the way out.
+                record.outcome = "input_required"
+                return scrub_result(input_required(ctx, needed))
             except MCPError:
                 record.outcome = "protocol_error"
                 raise

@@ -52,10 +52,10 @@ class Backend:
 
 def check_policy(settings: Settings) -> None:
     if settings.confirm == "url":
-        raise StartupError(
-            "CONNECT_MCP_CONFIRM=url (out-of-band confirmation pages) is not available yet. "
-            "Use CONNECT_MCP_CONFIRM=elicit (the default: the human confirms in the MCP client) "
-            "or, for trusted automation only, CONNECT_MCP_CONFIRM=never."
+        say(
+            "connect-mcp: CONNECT_MCP_CONFIRM=url - every delete waits for a person to confirm "
+            f"on a one-time confirmation page (valid {settings.confirm_expiry:g} s); MCP "
+            "clients without URL-mode elicitation cannot delete."
         )
     if settings.confirm == "never":
         say(
@@ -132,6 +132,7 @@ def server_config(
     principal: Principal | None = None,
     jwt: JWTConfig | None = None,
     public_url: str = "http://127.0.0.1:8000",
+    confirm_page_url: str | None = None,
 ) -> ServerConfig:
     from connect_mcp.server.state import ServePolicy, ServerConfig
     from connect_mcp.tools._base import LinkOptions
@@ -141,7 +142,7 @@ def server_config(
         from connect_mcp.server.auth import JWTVerifier
 
         verifier = JWTVerifier(jwt)
-    confirm: ServePolicy = "never" if settings.confirm == "never" else "elicit"
+    confirm: ServePolicy = settings.confirm
     return ServerConfig(
         connect=backend.connect,
         environment=settings.environment,
@@ -154,6 +155,9 @@ def server_config(
         ),
         confirm=confirm,
         confirm_timeout=settings.confirm_timeout,
+        confirm_expiry=settings.confirm_expiry,
+        confirm_page_url=confirm_page_url,
+        confirm_page_port=settings.confirm_page_port,
         workflow_response_limit=settings.workflow_response_limit,
         fixed_principal=principal,
         verifier=verifier,
@@ -263,8 +267,15 @@ def run_http(settings: Settings, host: str, port: int, *, dev_user: str | None =
     shown_host = f"[{shown_host}]" if ":" in shown_host else shown_host
     url = f"http://{shown_host}:{real_port}/mcp"
     with open_backend(settings) as backend:
+        public = (settings.public_url or url.removesuffix("/mcp")).rstrip("/")
         config = server_config(
-            settings, backend, principal=dev, jwt=jwt, public_url=url.removesuffix("/mcp")
+            settings,
+            backend,
+            principal=dev,
+            jwt=jwt,
+            public_url=url.removesuffix("/mcp"),
+            # Confirmation pages are served by this same app, beside /mcp.
+            confirm_page_url=public,
         )
         mcp = build_server(config)
         app = mcp.streamable_http_app(

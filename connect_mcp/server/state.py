@@ -12,8 +12,9 @@ if TYPE_CHECKING:
     from mcp.server.auth.provider import TokenVerifier
 
     from connect_mcp.connect import ConnectClient
+    from connect_mcp.server.confirmations import ConfirmationStore
 
-ServePolicy = Literal["elicit", "never"]
+ServePolicy = Literal["elicit", "url", "never"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,15 @@ class ServerConfig:
     link_options: LinkOptions = field(default_factory=LinkOptions)
     confirm: ServePolicy = "elicit"
     confirm_timeout: float = 300.0
+    #: `url` policy: how long a confirmation page stays valid (the gate waits at most this).
+    confirm_expiry: float = 600.0
+    #: `url` policy: seconds between progress notifications while the gate waits.
+    confirm_progress_interval: float = 2.0
+    #: `url` policy: where the confirmation pages are served. Set by the HTTP transport, which
+    #: mounts them on its own app (`{confirm_page_url}/confirm/<id>`); when None the server
+    #: starts its own loopback page server on `confirm_page_port` (0 = any free port).
+    confirm_page_url: str | None = None
+    confirm_page_port: int = 0
     workflow_response_limit: int = 16_384
     #: The user of a stdio session (or of an in-process test client): fixed at start-up.
     fixed_principal: Principal | None = None
@@ -45,3 +55,6 @@ class ServerState:
 
     config: ServerConfig
     runtime: ToolRuntime
+    #: `url` policy only: the open confirmations and the base URL of their pages.
+    confirmations: ConfirmationStore | None = None
+    confirm_page_url: str | None = None

@@ -73,6 +73,9 @@ class DeleteTarget:
     kind: Literal["account", "user"]
     id: str
     label: str
+    #: For the confirmation page, which shows them as columns (accounts only).
+    app: str | None = None
+    name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -83,10 +86,19 @@ class DeletePlan:
     headline: str
     targets: tuple[DeleteTarget, ...]
     user: str
+    #: Loads the plan again with the same arguments: the out-of-band gate compares what would
+    #: be deleted now with what the person confirmed minutes ago.
+    reload: Callable[[], Awaitable[DeletePlan]] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def empty(self) -> bool:
         return not self.targets
+
+    @property
+    def target_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.targets)
 
     def message(self) -> str:
         """The confirmation text: the headline, then one line per target. Deterministic, so the
@@ -106,6 +118,9 @@ GateDecision = Literal[
     "error",
     "policy_never",  # operator configured CONNECT_MCP_CONFIRM=never
     "nothing_to_delete",
+    "expired",  # url policy: the confirmation page expired
+    "changed",  # url policy: the targets changed after the page was shown
+    "invalid",  # url policy: unknown, spent, or another session's confirmation
 ]
 
 

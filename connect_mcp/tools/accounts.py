@@ -146,6 +146,9 @@ def not_confirmed(plan: DeletePlan, outcome: GateOutcome) -> DeleteOutput:
         "timeout": "no answer arrived in time",
         "error": "the confirmation request failed",
         "nothing_to_delete": "there was nothing to delete",
+        "expired": "nobody confirmed on the confirmation page in time",
+        "changed": "the accounts changed after the confirmation page was shown",
+        "invalid": "the confirmation could not be used",
     }.get(outcome.decision, outcome.decision)
     detail = f" ({outcome.detail})" if outcome.detail else ""
     return DeleteOutput(
@@ -158,6 +161,17 @@ def not_confirmed(plan: DeletePlan, outcome: GateOutcome) -> DeleteOutput:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def account_target(account: Account) -> DeleteTarget:
+    """An account as a delete target: one line for a form, columns for the confirmation page."""
+    return DeleteTarget(
+        "account",
+        account.id,
+        account_label(account),
+        app=account.app.name or account.app.name_slug,
+        name=account.name,
+    )
 
 
 async def own_accounts(
@@ -320,8 +334,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
         return DeletePlan(
             tool="delete_account",
             headline=f"Delete this connected account of user '{principal.user}'?",
-            targets=(DeleteTarget("account", account.id, account_label(account)),),
+            targets=(account_target(account),),
             user=principal.user,
+            reload=lambda: plan_delete_account(account_id, principal, rt),
         )
 
     async def delete_account(
@@ -369,8 +384,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
                 f"Delete all {len(accounts)} connected account(s) of app '{app}' "
                 f"belonging to user '{principal.user}'?"
             ),
-            targets=tuple(DeleteTarget("account", a.id, account_label(a)) for a in accounts),
+            targets=tuple(account_target(a) for a in accounts),
             user=principal.user,
+            reload=lambda: plan_delete_app_accounts(app, principal, rt),
         )
 
     async def delete_app_accounts(
@@ -420,4 +436,11 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
     )
 
 
-__all__ = ["DeleteOutput", "not_confirmed", "own_account", "own_accounts", "register"]
+__all__ = [
+    "DeleteOutput",
+    "account_target",
+    "not_confirmed",
+    "own_account",
+    "own_accounts",
+    "register",
+]

@@ -23,8 +23,7 @@ from connect_mcp.tools._base import (
     result,
 )
 from connect_mcp.tools._errors import tool_error
-from connect_mcp.tools._views import account_label
-from connect_mcp.tools.accounts import DeleteOutput, not_confirmed, own_accounts
+from connect_mcp.tools.accounts import DeleteOutput, account_target, not_confirmed, own_accounts
 
 
 class DeleteUserInput(ToolInput):
@@ -56,9 +55,10 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             ),
             targets=(
                 DeleteTarget("user", principal.user, f"end user '{principal.user}'"),
-                *(DeleteTarget("account", a.id, account_label(a)) for a in accounts),
+                *(account_target(a) for a in accounts),
             ),
             user=principal.user,
+            reload=lambda: plan_delete_user(principal, rt),
         )
 
     async def delete_user(

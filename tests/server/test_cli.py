@@ -80,18 +80,6 @@ def test_stdio_without_a_user_refuses_to_start(
     assert "CONNECT_MCP_EXTERNAL_USER_ID" in err
 
 
-def test_url_confirmation_policy_is_refused_for_now(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    code = _main(
-        monkeypatch, tmp_path, "serve", "--external-user-id", "u", CONNECT_MCP_CONFIRM="url"
-    )
-    out, err = capsys.readouterr()
-    assert code == 2
-    assert "CONNECT_MCP_CONFIRM=url" in err
-    assert out == ""
-
-
 def test_http_on_a_reachable_address_needs_a_configured_key(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,7 +12,7 @@ from mcp.types import ElicitResult, InputRequiredResult
 
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.auth import JWTVerifier
-from connect_mcp.server.gate import CONFIRM_KEY
+from connect_mcp.server.eras import CONFIRM_KEY
 from tests.server.helpers import answer, call, data, make_server, new_user, serving, text
 from tests.server.test_http import CONFIG, token
 from tests.support import seed_account

@@ -1,0 +1,242 @@
+"""The confirmation page of the out-of-band gate: GET shows exactly what will be deleted, POST
+decides.
+
+The page is reached only through the URL the gate handed to the person's MCP client; the id in
+it is the capability. So the page:
+
+* never changes anything on GET (a link preview or prefetch cannot confirm); it only records
+  that it was shown and hands out a fresh anti-forgery value for its own form;
+* accepts a decision only as a same-origin POST carrying one of the values its pages handed out
+  (a cross-site form, or a script that never loaded the page, cannot confirm);
+* prints everything through Jinja2's autoescaping (account names and user ids come from
+  upstream and from people), allows no script, no framing, no caching and no referrer - the
+  address must not travel on;
+* reads at most `MAX_FORM` bytes of a body.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl
+
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from connect_mcp.server.confirmations import Confirmation, ConfirmationStore
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+    from starlette.requests import Request
+
+HERE = Path(__file__).parent
+MAX_FORM = 2048
+_ID = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+CSS = (
+    "body{margin:0;background:#f4f5f7;color:#1d2430;font:15px/1.5 system-ui,sans-serif}"
+    ".shell{max-width:760px;margin:32px auto;padding:0 16px}"
+    ".card{background:#fff;border:1px solid #d9dde3;border-radius:10px;padding:24px 28px}"
+    "h1{font-size:22px;margin:0 0 8px}.lead{font-size:16px;margin:0 0 16px}"
+    ".facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:0 0 16px}"
+    ".facts dt{color:#5b6472}.facts dd{margin:0}"
+    "table{width:100%;border-collapse:collapse;margin:0 0 16px}"
+    "th,td{text-align:left;padding:6px 8px;border-bottom:1px solid #e6e8ec;vertical-align:top}"
+    "th{font-size:13px;color:#5b6472}code{font-size:13px;word-break:break-all}"
+    ".warn{color:#8a1c1c}.result{font-size:16px}"
+    "button{font:inherit;padding:8px 16px;border-radius:6px;border:1px solid #9aa3af;"
+    "background:#fff;margin-right:8px;cursor:pointer}"
+    "button.danger{background:#b42318;border-color:#b42318;color:#fff}"
+    ".foot{color:#5b6472;font-size:13px;margin-top:12px}"
+)
+_CSS_SOURCE = "'sha256-" + base64.b64encode(hashlib.sha256(CSS.encode()).digest()).decode() + "'"
+
+HEADERS = {
+    "Content-Security-Policy": (
+        f"default-src 'none'; style-src {_CSS_SOURCE}; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_RESULT = {
+    "confirmed": "Confirmed. The assistant is now deleting exactly the items above.",
+    "executed": "Confirmed. The delete of exactly the items above was carried out.",
+    "expired": "This confirmation expired. Nothing was deleted.",
+}
+
+
+@cache
+def _environment() -> Environment:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    return Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _page(status: int, title: str, confirmation: Confirmation | None, **extra: Any) -> Response:
+    from markupsafe import Markup
+
+    context: dict[str, Any] = {
+        "title": title,
+        "css": Markup(CSS),  # noqa: S704 - our own constant; its hash is in the CSP
+        "confirmation": confirmation,
+        "state": confirmation.state if confirmation is not None else "unknown",
+        "result": "",
+        "minutes": 0,
+        "page_token": "",
+        "action": "",
+        **extra,
+    }
+    html = _environment().get_template("confirm.html").render(**context)
+    return HTMLResponse(html, status, headers=HEADERS)
+
+
+def _not_found() -> Response:
+    return _page(
+        404,
+        "Unknown confirmation",
+        None,
+        result="This confirmation link is unknown or expired long ago. Nothing was deleted.",
+    )
+
+
+def _outcome_text(confirmation: Confirmation) -> str:
+    if confirmation.state == "cancelled":
+        return f"Cancelled: nothing was deleted ({confirmation.reason})."
+    return _RESULT.get(confirmation.state, "")
+
+
+def _foreign(request: Request) -> bool:
+    """A POST another site made the browser send. Browsers send `Origin` on every POST, and
+    `Sec-Fetch-Site` on all current versions; either one saying "elsewhere" refuses it."""
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
+    if origin is not None and origin.lower() != own:
+        return True
+    site = request.headers.get("sec-fetch-site")
+    return site is not None and site not in ("same-origin", "none")
+
+
+async def _form(request: Request) -> dict[str, str] | None:
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/x-www-form-urlencoded":
+        return None
+    size = 0
+    chunks: list[bytes] = []
+    async for chunk in request.stream():  # bounded: never buffers more than MAX_FORM
+        size += len(chunk)
+        if size > MAX_FORM:
+            return None
+        chunks.append(chunk)
+    form: dict[str, str] = {}
+    for key, value in parse_qsl(b"".join(chunks).decode("utf-8", "replace")):
+        form.setdefault(key, value)
+    return form
+
+
+def routes(store: ConfirmationStore) -> list[Route]:
+    """`GET|POST /confirm/{id}` over `store`, for any Starlette app."""
+
+    def lookup(request: Request) -> Confirmation | None:
+        confirmation_id = request.path_params["confirmation_id"]
+        return store.get(confirmation_id) if _ID.fullmatch(confirmation_id) else None
+
+    async def show(request: Request) -> Response:
+        confirmation = lookup(request)
+        if confirmation is None:
+            return _not_found()
+        if confirmation.state != "pending":
+            return _page(200, "Delete - decided", confirmation, result=_outcome_text(confirmation))
+        return _page(
+            200,
+            "Confirm delete",
+            confirmation,
+            page_token=store.shown(confirmation),
+            minutes=max(1, round(confirmation.remaining() / 60)),
+            action=request.url.path,
+        )
+
+    async def decide(request: Request) -> Response:
+        if _foreign(request):
+            return _page(
+                403,
+                "Refused",
+                None,
+                result="This form was sent from another site. Nothing was changed.",
+            )
+        confirmation = lookup(request)
+        if confirmation is None:
+            return _not_found()
+        form = await _form(request)
+        decision = form.get("decision") if form is not None else None
+        if form is None or decision not in ("confirm", "cancel"):
+            return _page(400, "Bad request", None, result="Malformed form. Nothing was changed.")
+        if confirmation.state != "pending":
+            return _page(409, "Already decided", confirmation, result=_outcome_text(confirmation))
+        if not store.decide(confirmation, form.get("page_token", ""), decision):  # type: ignore[arg-type]
+            return _page(
+                403,
+                "Refused",
+                None,
+                result="This form did not come from the confirmation page. Nothing was changed.",
+            )
+        # Post/redirect/get: a reload shows the outcome instead of posting again.
+        return RedirectResponse(request.url.path, status_code=303, headers=HEADERS)
+
+    return [
+        Route("/confirm/{confirmation_id}", show, methods=["GET"]),
+        Route("/confirm/{confirmation_id}", decide, methods=["POST"]),
+    ]
+
+
+@asynccontextmanager
+async def serve_pages(store: ConfirmationStore, *, port: int = 0) -> AsyncIterator[str]:
+    """Serve the pages on 127.0.0.1 (stdio and in-process servers have no HTTP app of their
+    own); yields the base URL. Runs on the caller's event loop, beside the MCP server that
+    shares `store`, and leaves the process's signal handlers alone."""
+    import socket
+
+    import anyio
+    import uvicorn
+    from starlette.applications import Starlette
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(64)
+    config = uvicorn.Config(
+        Starlette(routes=routes(store)),
+        log_config=None,
+        access_log=False,
+        lifespan="off",
+        ws="none",
+    )
+    server = uvicorn.Server(config)
+    config.load()
+    server.lifespan = config.lifespan_class(config)
+    await server.startup(sockets=[sock])
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(server.main_loop)
+            try:
+                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+            finally:
+                server.should_exit = True
+    finally:
+        await server.shutdown(sockets=[sock])
+        sock.close()
