@@ -193,6 +193,8 @@ async def _input_required_round(
         raise ConfirmationPageRequired(params, created.id)
     check = store.check(confirmation_id, binding, plan.tool)
     confirmation = store.get(confirmation_id)
+    if check == "cancelled" and confirmation is not None:  # e.g. Cancel pressed before the retry
+        return GateOutcome("cancelled", confirmation.reason)
     if check != "ok" or confirmation is None:
         _log.warning("confirmation_refused", reason=check, tool=plan.tool)
         return _refusal(check)

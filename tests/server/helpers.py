@@ -178,13 +178,12 @@ class Listener:
 
 
 @asynccontextmanager
-async def serving(app: Any) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn on 127.0.0.1 in this event loop; yield the /mcp URL."""
+async def serving(app: Any, sock: socket.socket | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn on 127.0.0.1 in this event loop; yield the /mcp URL.
+    Pass a socket from `loopback_socket()` to know the address before the app is built."""
     import uvicorn
 
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(64)
+    sock = sock or loopback_socket()
     port = sock.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
@@ -199,6 +198,13 @@ async def serving(app: Any) -> AsyncIterator[str]:
         finally:
             server.should_exit = True
     sock.close()
+
+
+def loopback_socket() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    return sock
 
 
 def host_of(url: str) -> str:
