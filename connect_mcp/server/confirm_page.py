@@ -9,8 +9,8 @@ it is the capability. So the page:
 * accepts a decision only as a same-origin POST carrying one of the values its pages handed out
   (a cross-site form, or a script that never loaded the page, cannot confirm);
 * prints everything through Jinja2's autoescaping (account names and user ids come from
-  upstream and from people), allows no script, no framing, no caching and no referrer - the
-  address must not travel on;
+  upstream and from people), allows no script, no framing, no caching, and no referrer to another
+  origin - the address must not travel on;
 * reads at most `MAX_FORM` bytes of a body.
 """
 
@@ -64,7 +64,9 @@ HEADERS = {
     ),
     "Cache-Control": "no-store",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    # Not "no-referrer": browsers then send `Origin: null` with the form, and the same-origin
+    # check below could not tell our own form from a sandboxed forgery. The page links nowhere.
+    "Referrer-Policy": "same-origin",
     "X-Content-Type-Options": "nosniff",
 }
 
@@ -97,13 +99,19 @@ def _page(status: int, title: str, confirmation: Confirmation | None, **extra: A
         "confirmation": confirmation,
         "state": confirmation.state if confirmation is not None else "unknown",
         "result": "",
-        "minutes": 0,
+        "valid_for": "",
         "page_token": "",
         "action": "",
         **extra,
     }
     html = _environment().get_template("confirm.html").render(**context)
     return HTMLResponse(html, status, headers=HEADERS)
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))} more seconds"
+    return f"{round(seconds / 60)} more minutes"
 
 
 def _not_found() -> Response:
@@ -167,7 +175,7 @@ def routes(store: ConfirmationStore) -> list[Route]:
             "Confirm delete",
             confirmation,
             page_token=store.shown(confirmation),
-            minutes=max(1, round(confirmation.remaining() / 60)),
+            valid_for=_duration(confirmation.remaining()),
             action=request.url.path,
         )
 

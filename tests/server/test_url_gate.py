@@ -239,6 +239,7 @@ async def test_forged_posts_and_page_views_change_nothing(
         statuses["other site"] = await press(
             url, "confirm", token=token, origin="https://evil.example"
         )
+        statuses["opaque origin"] = await press(url, "confirm", token=token, origin="null")
         statuses["cross-site fetch"] = await press(
             url, "confirm", token=token, headers={"sec-fetch-site": "cross-site"}
         )
@@ -271,6 +272,7 @@ async def test_forged_posts_and_page_views_change_nothing(
         "no token": 403,
         "made-up token": 403,
         "other site": 403,
+        "opaque origin": 403,
         "cross-site fetch": 403,
         "json body": 400,
         "oversized body": 400,
@@ -546,7 +548,7 @@ async def test_the_page_shows_exactly_what_will_be_deleted_escaped_and_uncached(
     headers = page.headers
     assert headers["cache-control"] == "no-store"
     assert headers["x-frame-options"] == "DENY"
-    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["referrer-policy"] == "same-origin"
     csp = headers["content-security-policy"]
     assert "default-src 'none'" in csp
     assert "frame-ancestors 'none'" in csp
