@@ -24,12 +24,6 @@ class Clock:
         return self.now
 
 
-def new(store: ConfirmationStore, user: str = "alice", binding: Binding = ALICE) -> object:
-    return store.create(
-        tool="delete_account", user=user, headline="Delete?", targets=TARGETS, binding=binding
-    )
-
-
 @pytest.fixture
 def clock() -> Clock:
     return Clock()
