@@ -1,0 +1,93 @@
+"""`CONNECT_MCP_CONFIRM=url` as an operator runs it: `connect-mcp serve` in its own process.
+
+Over stdio the server starts its own loopback page server (stdout stays the protocol); over
+streamable HTTP the pages are served by the same app as `/mcp`, on the same port, without the
+bearer token a browser does not have. Each test deletes an account only after a "person"
+(an HTTP client pressing the page's button) confirms on that page.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from mcp import Client, StdioServerParameters
+from mcp.client.session import ClientRequestContext, ElicitationFnT
+from mcp.client.streamable_http import streamable_http_client
+from mcp.types import ElicitRequestParams, ElicitRequestURLParams, ElicitResult, ErrorData
+
+from connect_mcp.local.embedded import LocalCredentials
+from tests.server.helpers import ERAS, data, text
+from tests.server.test_dev_user import _backend_env, _env, _executable, _start, _stop
+from tests.server.test_url_gate import press
+from tests.support import seed_account
+
+pytestmark = pytest.mark.timeout(90)
+KEY = {"api_key": "sk-test-0123456789abcdef"}
+
+
+def confirming(seen: list[str]) -> ElicitationFnT:
+    async def callback(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        assert isinstance(params, ElicitRequestURLParams)
+        seen.append(params.url)
+        assert await press(params.url, "confirm") == 303
+        return ElicitResult(action="accept")
+
+    return callback
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_stdio_serves_its_own_confirmation_pages(
+    local_server: LocalCredentials, tmp_path: Path, mode: str
+) -> None:
+    user = f"user-{uuid4().hex}"
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    params = StdioServerParameters(
+        command=_executable(),
+        args=["serve", "--external-user-id", user],
+        env=_env(tmp_path, CONNECT_MCP_CONFIRM="url", **_backend_env(local_server)),
+        cwd=tmp_path,
+    )
+    seen: list[str] = []
+    async with Client(params, mode=mode, elicitation_callback=confirming(seen)) as client:
+        result = await client.call_tool("delete_account", {"account_id": target})
+        listing = await client.call_tool("list_accounts", {})
+    assert data(result)["deleted_ids"] == [target], text(result)
+    assert data(listing)["accounts"] == []
+    [url] = seen
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/confirm/[A-Za-z0-9_-]{32}", url)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_http_serves_the_pages_beside_mcp(
+    local_server: LocalCredentials, tmp_path: Path, mode: str
+) -> None:
+    user = f"dev-{uuid4().hex}"
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    process, banner = _start(
+        tmp_path,
+        ["--http", "--port", "0", "--dev-user", user],
+        {"CONNECT_MCP_CONFIRM": "url", **_backend_env(local_server)},
+        until="Transport Type: Streamable HTTP",
+    )
+    try:
+        assert "CONNECT_MCP_CONFIRM=url" in banner
+        found = re.search(r"URL: (http://127\.0\.0\.1:(\d+)/mcp)", banner)
+        assert found, banner
+        seen: list[str] = []
+        callback = confirming(seen)
+        async with Client(
+            streamable_http_client(found[1]),
+            mode=mode,
+            elicitation_callback=callback,
+        ) as client:
+            result = await client.call_tool("delete_account", {"account_id": target})
+    finally:
+        _stop(process)
+    assert data(result)["deleted_ids"] == [target], text(result)
+    [url] = seen
+    assert url.startswith(f"http://127.0.0.1:{found[2]}/confirm/")
