@@ -86,11 +86,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
             issuer_url=config.public_url,
             resource_server_url=None,
         )
-    # The sealed state of a confirmation lives as long as the human has to answer.
-    ttl = config.confirm_timeout
-    if store is not None:
-        ttl = max(ttl, config.confirm_expiry)
-    state_security = RequestStateSecurity.ephemeral(ttl=ttl, audience=NAME)
+    state_security = RequestStateSecurity.ephemeral(ttl=config.answer_window, audience=NAME)
     mcp: MCPServer[ServerState] = MCPServer(
         NAME,
         title="Pipedream Connect accounts",
@@ -100,7 +96,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
         auth=auth,
         lifespan=lifespan,
         # The sealed state of a 2026-07-28 confirmation lives exactly as long as the human has
-        # to answer: an answer after `confirm_timeout` is rejected, and deletes nothing.
+        # to answer (`answer_window`): a later answer is rejected, and deletes nothing.
         request_state_security=state_security,
         # The tool list depends on the caller's permission: never share a cached copy.
         cache_hints={"tools/list": CacheHint(ttl_ms=0, scope="private")},

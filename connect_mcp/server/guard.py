@@ -275,7 +275,7 @@ async def expired_confirmation(
         if ctx.method != "tools/call" or spec is None or not spec.gated or not _invalid_state(exc):
             raise
         state = _state(ctx)
-        timeout = state.config.confirm_timeout if state is not None else 0
+        timeout = state.config.answer_window if state is not None else 0.0
         principal = _principal(ctx)
         audit.AuditRecord(
             tool=spec.name,

@@ -48,6 +48,14 @@ class ServerConfig:
     verifier: TokenVerifier | None = None
     public_url: str = "http://127.0.0.1:8000"
 
+    @property
+    def answer_window(self) -> float:
+        """How long a 2026-07-28 confirmation's sealed state lives: as long as a person has to
+        answer (the page's expiry under the `url` policy)."""
+        if self.confirm == "url":
+            return max(self.confirm_timeout, self.confirm_expiry)
+        return self.confirm_timeout
+
 
 @dataclass(frozen=True)
 class ServerState:
