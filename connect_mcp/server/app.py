@@ -105,12 +105,13 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
         principal=session_principal, writer=session_writer, runtime=session_runtime, gate=make_gate
     )
     register_all(mcp, hooks)
-    if store is not None:
-        from connect_mcp.server.confirm_page import routes
+    if store is not None and config.confirm_page_url is not None:
+        from connect_mcp.server.confirm_page import Site, routes
 
         # On the HTTP transport's own app (outside its bearer-token check: a person's browser
         # has no token; the confirmation id in the path is the capability).
-        for route in routes(store):
+        site = Site.of(config.confirm_page_url, config.public_url)
+        for route in routes(store, site):
             mcp.custom_route(route.path, methods=sorted(route.methods or ()))(route.endpoint)
     mcp.middleware.append(Guard())
     mcp.middleware.append(UnknownPrompt(mcp))  # -32602, not an internal error

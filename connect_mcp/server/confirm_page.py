@@ -21,10 +21,11 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -71,8 +72,8 @@ HEADERS = {
 }
 
 _RESULT = {
-    "confirmed": "Confirmed. The assistant is now deleting exactly the items above.",
-    "executed": "Confirmed. The delete of exactly the items above was carried out.",
+    "confirmed": "Confirmed. Waiting for the assistant to carry out the delete.",
+    "executed": "Confirmed. The delete of exactly the items above is being carried out.",
     "expired": "This confirmation expired. Nothing was deleted.",
 }
 
@@ -101,7 +102,6 @@ def _page(status: int, title: str, confirmation: Confirmation | None, **extra: A
         "result": "",
         "valid_for": "",
         "page_token": "",
-        "action": "",
         **extra,
     }
     html = _environment().get_template("confirm.html").render(**context)
@@ -123,21 +123,56 @@ def _not_found() -> Response:
     )
 
 
+def _misnamed() -> Response:
+    return _page(
+        403, "Refused", None, result="This page is not served under that name. Nothing changed."
+    )
+
+
 def _outcome_text(confirmation: Confirmation) -> str:
     if confirmation.state == "cancelled":
         return f"Cancelled: nothing was deleted ({confirmation.reason})."
     return _RESULT.get(confirmation.state, "")
 
 
-def _foreign(request: Request) -> bool:
-    """A POST another site made the browser send. Browsers send `Origin` on every POST, and
-    `Sec-Fetch-Site` on all current versions; either one saying "elsewhere" refuses it."""
-    origin = request.headers.get("origin")
-    own = f"{request.url.scheme}://{request.headers.get('host', '')}".lower()
-    if origin is not None and origin.lower() != own:
-        return True
-    site = request.headers.get("sec-fetch-site")
-    return site is not None and site not in ("same-origin", "none")
+_LOOPBACK = ("127.0.0.1", "localhost", "[::1]")
+
+
+@dataclass(frozen=True)
+class Site:
+    """The names the pages are served under: their links' origin (and the server's own listen
+    address). The request's own scheme and Host say nothing trustworthy - behind a TLS proxy the
+    scheme is wrong, and under DNS rebinding the Host is the attacker's name."""
+
+    origins: frozenset[str]
+    hosts: frozenset[str]
+
+    @classmethod
+    def of(cls, *base_urls: str) -> Site:
+        origins: set[str] = set()
+        hosts: set[str] = set()
+        for url in base_urls:
+            parts = urlsplit(url)
+            names = [parts.netloc.lower()]
+            if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+                port = f":{parts.port}" if parts.port else ""
+                names = [f"{alias}{port}" for alias in _LOOPBACK]
+            hosts.update(names)
+            origins.update(f"{parts.scheme.lower()}://{name}" for name in names)
+        return cls(frozenset(origins), frozenset(hosts))
+
+    def misnamed(self, request: Request) -> bool:
+        return request.headers.get("host", "").lower() not in self.hosts
+
+    def foreign(self, request: Request) -> bool:
+        """A POST another site made the browser send. Browsers send `Origin` on every POST,
+        and `Sec-Fetch-Site` on all current versions; either one saying "elsewhere" refuses
+        it. (A client without them is not a browser, and could fake both anyway.)"""
+        origin = request.headers.get("origin")
+        if origin is not None and origin.lower() not in self.origins:
+            return True
+        fetch_site = request.headers.get("sec-fetch-site")
+        return fetch_site is not None and fetch_site not in ("same-origin", "none")
 
 
 async def _form(request: Request) -> dict[str, str] | None:
@@ -157,14 +192,16 @@ async def _form(request: Request) -> dict[str, str] | None:
     return form
 
 
-def routes(store: ConfirmationStore) -> list[Route]:
-    """`GET|POST /confirm/{id}` over `store`, for any Starlette app."""
+def routes(store: ConfirmationStore, site: Site) -> list[Route]:
+    """`GET|POST /confirm/{id}` over `store`, for any Starlette app serving `site`."""
 
     def lookup(request: Request) -> Confirmation | None:
         confirmation_id = request.path_params["confirmation_id"]
         return store.get(confirmation_id) if _ID.fullmatch(confirmation_id) else None
 
     async def show(request: Request) -> Response:
+        if site.misnamed(request):
+            return _misnamed()
         confirmation = lookup(request)
         if confirmation is None:
             return _not_found()
@@ -175,12 +212,13 @@ def routes(store: ConfirmationStore) -> list[Route]:
             "Confirm delete",
             confirmation,
             page_token=store.shown(confirmation),
-            valid_for=_duration(confirmation.remaining()),
-            action=request.url.path,
+            valid_for=_duration(store.remaining(confirmation)),
         )
 
     async def decide(request: Request) -> Response:
-        if _foreign(request):
+        if site.misnamed(request):
+            return _misnamed()
+        if site.foreign(request):
             return _page(
                 403,
                 "Refused",
@@ -227,8 +265,9 @@ async def serve_pages(store: ConfirmationStore, *, port: int = 0) -> AsyncIterat
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
     sock.listen(64)
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
     config = uvicorn.Config(
-        Starlette(routes=routes(store)),
+        Starlette(routes=routes(store, Site.of(base))),
         log_config=None,
         access_log=False,
         lifespan="off",
@@ -242,7 +281,7 @@ async def serve_pages(store: ConfirmationStore, *, port: int = 0) -> AsyncIterat
         async with anyio.create_task_group() as tg:
             tg.start_soon(server.main_loop)
             try:
-                yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+                yield base
             finally:
                 server.should_exit = True
     finally:

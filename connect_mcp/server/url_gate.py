@@ -3,8 +3,13 @@
 The MCP client only ever carries the page's address, through URL-mode elicitation - never an
 answer the server believes. What the client says back means "the person was offered the page";
 the decision itself arrives on the page, as a POST with that page's anti-forgery value, in the
-same process (`confirmations.ConfirmationStore`). So a headless agent, or a client that answers
-every form "accept, yes", deletes nothing.
+same process (`confirmations.ConfirmationStore`). So a client that answers every question
+"accept, yes" - or a model that talks it into doing so - deletes nothing.
+
+The limit, stated plainly: the gate trusts the client to put the address in front of a person.
+A client built to fetch the page and submit its form itself is a person as far as any server
+can tell (it could also fake every browser header); what the page guarantees is that nobody
+*else* - the model, another site, another session - can answer for the person.
 
 Both protocol eras:
 
@@ -31,7 +36,6 @@ from typing import Any
 
 import anyio
 from mcp.server.auth.middleware.auth_context import get_access_token
-from mcp.server.elicitation import AcceptedUrlElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.shared.exceptions import UrlElicitationRequiredError
@@ -41,7 +45,13 @@ from mcp_types import ElicitRequest, InputRequiredResult
 from connect_mcp.log import get_logger
 from connect_mcp.redact import REDACTOR
 from connect_mcp.server import audit
-from connect_mcp.server.confirmations import Binding, Check, Confirmation, ConfirmationStore
+from connect_mcp.server.confirmations import (
+    Binding,
+    Check,
+    Confirmation,
+    ConfirmationStore,
+    StoreFull,
+)
 from connect_mcp.server.eras import CONFIRM_KEY, uses_input_required
 from connect_mcp.server.state import ServerState
 from connect_mcp.tools._base import DeletePlan, GateOutcome, Principal
@@ -167,12 +177,35 @@ async def confirm_out_of_band(
 
 
 def _create(store: ConfirmationStore, plan: DeletePlan, binding: Binding) -> Confirmation:
-    return store.create(
-        tool=plan.tool,
-        user=plan.user,
-        headline=plan.headline,
-        targets=plan.targets,
-        binding=binding,
+    try:
+        return store.create(
+            tool=plan.tool,
+            user=plan.user,
+            headline=plan.headline,
+            targets=plan.targets,
+            binding=binding,
+        )
+    except StoreFull:
+        raise ToolError(
+            "Nothing was deleted: the server has too many open confirmation pages right now. "
+            "Try again in a few minutes."
+        ) from None
+
+
+def _params(
+    plan: DeletePlan, state: ServerState, confirmation: Confirmation
+) -> ElicitRequestURLParams:
+    return ElicitRequestURLParams(
+        message=_message(plan),
+        url=page_url(state, confirmation),
+        elicitation_id=confirmation.elicitation_id,
+    )
+
+
+def _declined(action: str) -> GateOutcome:
+    """The client did not take the person to the page (its answer to the URL elicitation)."""
+    return GateOutcome(
+        "declined" if action == "decline" else "cancelled", "the page was not opened"
     )
 
 
@@ -187,23 +220,18 @@ async def _input_required_round(
     if confirmation_id is None:
         created = _create(store, plan, binding)
         audit.note_gate("asked")
-        params = ElicitRequestURLParams(
-            message=_message(plan), url=page_url(state, created), elicitation_id=created.id
-        )
-        raise ConfirmationPageRequired(params, created.id)
+        raise ConfirmationPageRequired(_params(plan, state, created), created.id)
     check = store.check(confirmation_id, binding, plan.tool)
     confirmation = store.get(confirmation_id)
     if check == "cancelled" and confirmation is not None:  # e.g. Cancel pressed before the retry
         return GateOutcome("cancelled", confirmation.reason)
     if check != "ok" or confirmation is None:
+        # Not this caller's (or no longer usable): refuse without touching it.
         _log.warning("confirmation_refused", reason=check, tool=plan.tool)
         return _refusal(check)
     answer = (ctx.input_responses or {}).get(CONFIRM_KEY)
-    if not isinstance(answer, ElicitResult) or answer.action != "accept":
-        action = answer.action if isinstance(answer, ElicitResult) else "cancel"
-        store.cancel(confirmation, f"the client answered {action!r} instead of the page")
-        return GateOutcome("declined" if action == "decline" else "cancelled")
-    return await _decision(ctx, plan, state, store, confirmation)
+    action = answer.action if isinstance(answer, ElicitResult) else "cancel"
+    return await _settle(ctx, plan, state, store, confirmation, action)
 
 
 async def _pushed(
@@ -215,34 +243,53 @@ async def _pushed(
 ) -> GateOutcome:
     confirmation = _create(store, plan, binding)
     audit.note_gate("asked")
-    answer: Any = None
     try:
-        with anyio.move_on_after(confirmation.remaining()) as scope:
-            answer = await ctx.elicit_url(
-                _message(plan), page_url(state, confirmation), confirmation.id
-            )
-    except Exception as exc:  # any failure closes the gate; the reason goes to the log
-        _log.warning("confirmation_failed", error_type=type(exc).__name__)
-        store.cancel(confirmation, "the client could not offer the page")
-        return GateOutcome("error", "the client could not offer the confirmation page")
-    if scope.cancelled_caught:
-        store.get(confirmation.id)  # expires it
-        return _refusal("expired")
-    try:
-        if not isinstance(answer, AcceptedUrlElicitation):
-            action = getattr(answer, "action", "cancel")
-            store.cancel(confirmation, f"the client answered {action!r} instead of the page")
-            return GateOutcome("declined" if action == "decline" else "cancelled")
-        return await _decision(ctx, plan, state, store, confirmation)
+        answer = None
+        try:
+            with anyio.move_on_after(store.remaining(confirmation)):
+                answer = await ctx.elicit_url(
+                    _message(plan), page_url(state, confirmation), confirmation.elicitation_id
+                )
+        except Exception as exc:  # any failure closes the gate; the reason goes to the log
+            _log.warning("confirmation_failed", error_type=type(exc).__name__)
+            store.void(confirmation, "the client could not offer the page")
+            return GateOutcome("error", "the client could not offer the confirmation page")
+        if answer is None:  # the client never answered the elicitation
+            store.refresh(confirmation)
+            return _refusal("expired")
+        return await _settle(ctx, plan, state, store, confirmation, answer.action)
     finally:
-        await _complete(ctx, confirmation)
+        store.void(confirmation, "the request ended before the delete")
+        with anyio.move_on_after(1, shield=True):
+            await _complete(ctx, confirmation)
+
+
+async def _settle(
+    ctx: Context[Any, Any],
+    plan: DeletePlan,
+    state: ServerState,
+    store: ConfirmationStore,
+    confirmation: Confirmation,
+    action: str,
+) -> GateOutcome:
+    """From the client's answer to the verdict. Whatever happens, a confirmation this call does
+    not carry out ends here: it can never be confirmed, or used, later (`void`)."""
+    try:
+        if action != "accept":
+            outcome = _declined(action)
+        else:
+            outcome = await _decision(ctx, plan, state, store, confirmation)
+    finally:
+        if confirmation.state != "executed":
+            store.void(confirmation, "the delete was not carried out")
+    return outcome
 
 
 async def _complete(ctx: Context[Any, Any], confirmation: Confirmation) -> None:
     """Tell a handshake-era client the out-of-band step is over (best effort)."""
     try:
         await ctx.request_context.session.send_elicit_complete(
-            confirmation.id, related_request_id=ctx.request_id
+            confirmation.elicitation_id, related_request_id=ctx.request_id
         )
     except Exception as exc:
         _log.info("elicitation_complete_not_sent", error_type=type(exc).__name__)
@@ -262,7 +309,7 @@ async def _decision(
     if confirmation.state != "confirmed":
         return GateOutcome("cancelled", confirmation.reason or "cancelled on the page")
     fresh = await plan.reload() if plan.reload is not None else plan
-    if fresh.target_ids != confirmation.target_ids or plan.target_ids != confirmation.target_ids:
+    if {fresh.target_ids, plan.target_ids} != {confirmation.target_ids}:
         store.void(confirmation, "the targets changed after the page was shown")
         return GateOutcome(
             "changed",
@@ -278,18 +325,14 @@ async def wait_for_person(
 ) -> None:
     """Wait (bounded by the expiry) for the page's decision, sending progress as it goes.
 
-    If the call itself ends first (the client cancels or goes away), the confirmation is
-    cancelled, so a later click on the page cannot run a delete nobody is waiting for.
+    Several calls may wait on one confirmation (2026-07-28 retries of the same state); the
+    first to see it confirmed spends it, the others find it spent.
     """
     started = time.monotonic()
-    total = round(confirmation.remaining(), 1)
-    try:
-        while confirmation.state == "pending":
-            elapsed = round(time.monotonic() - started, 1)
-            await ctx.report_progress(
-                elapsed, total, "Waiting for a person to confirm on the confirmation page"
-            )
-            await store.wait(confirmation, at_most=interval)
-    finally:
-        if confirmation.state == "pending":
-            store.cancel(confirmation, "the request ended before anyone decided")
+    total = round(store.remaining(confirmation), 1)
+    while confirmation.state == "pending":
+        elapsed = round(time.monotonic() - started, 1)
+        await ctx.report_progress(
+            elapsed, total, "Waiting for a person to confirm on the confirmation page"
+        )
+        await store.wait(confirmation, at_most=interval)

@@ -98,7 +98,8 @@ class DeletePlan:
 
     @property
     def target_ids(self) -> tuple[str, ...]:
-        return tuple(t.id for t in self.targets)
+        """Order-free, as the confirmation store compares them."""
+        return tuple(sorted(t.id for t in self.targets))
 
     def message(self) -> str:
         """The confirmation text: the headline, then one line per target. Deterministic, so the

@@ -9,7 +9,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from connect_mcp.server.confirmations import Binding, ConfirmationStore
+from connect_mcp.server.confirmations import Binding, ConfirmationStore, StoreFull
 from connect_mcp.tools._base import DeleteTarget
 
 ALICE = Binding(user="alice", perm="write", session="sid:1")
@@ -85,7 +85,7 @@ def test_check_names_every_reason_to_refuse(store: ConfirmationStore) -> None:
     assert store.check(c.id, Binding("alice", "write", "sid:2"), "t") == "other_session"
     assert store.check(c.id, Binding("bob", "write", "sid:1"), "t") == "other_session"
     assert store.check(c.id, ALICE, "delete_user") == "other_tool"
-    store.cancel(c, "cancelled on the page")
+    store.void(c, "cancelled on the page")
     assert store.check(c.id, ALICE, "t") == "cancelled"
 
 
@@ -98,29 +98,34 @@ def test_void_spends_a_confirmed_confirmation_without_deleting(store: Confirmati
 
 
 def test_the_store_is_bounded_per_user_and_in_total(store: ConfirmationStore) -> None:
+    """A user's own oldest open confirmation makes room for their newest; when the whole store
+    is full, finished records go first and then a NEW confirmation is refused - nobody's open
+    confirmation is ever evicted by another user."""
     first = [
         store.create(tool="t", user="alice", headline="h", targets=TARGETS, binding=ALICE)
         for _ in range(5)
     ]
-    pending = [c for c in first if c.state == "pending"]
-    assert len(pending) == 3, "older pending confirmations of a user are superseded"
-    assert all(c.state == "cancelled" for c in first[:2])
-    for i in range(20):
+    assert [c.state for c in first] == ["cancelled"] * 2 + ["pending"] * 3
+    for i in range(7):  # 5 of alice's + 5 others = 10: full, but 2 of alice's are finished
         store.create(
             tool="t",
             user=f"u{i}",
             headline="h",
             targets=TARGETS,
-            binding=Binding(f"u{i}", "w", "s"),
+            binding=Binding(f"u{i}", "write", "s"),
         )
-    assert len(store) <= 10
+    assert len(store) == 10
+    with pytest.raises(StoreFull):
+        store.create(tool="t", user="mallory", headline="h", targets=TARGETS, binding=ALICE)
+    assert [c.state for c in first[2:]] == ["pending"] * 3, "alice's open ones survive"
+    assert all(store.get(c.id) is not None for c in first[2:])
 
 
 def test_finished_confirmations_are_forgotten_after_another_expiry(
     store: ConfirmationStore, clock: Clock
 ) -> None:
     c = store.create(tool="t", user="alice", headline="h", targets=TARGETS, binding=ALICE)
-    store.cancel(c, "no")
+    store.void(c, "no")
     clock.now += 1_201
     store.create(tool="t", user="bob", headline="h", targets=TARGETS, binding=ALICE)
     assert store.get(c.id) is None

@@ -593,3 +593,179 @@ async def test_delete_user_waits_for_the_page_too(
         gone = await c.call_tool("delete_user", {})
     assert data(gone)["deleted"] is True, text(gone)
     assert await accounts(local_server, user) == []
+
+
+# --- what the review found: every path that does not delete ends the confirmation ------------
+
+
+@pytest.mark.parametrize("mode", ERAS)
+async def test_confirmed_on_the_page_but_refused_by_the_client_is_void(
+    local_server: LocalCredentials, mode: str
+) -> None:
+    """The person presses Confirm, then the client answers "decline": nothing is deleted, the
+    page says so, and the confirmation can never be used afterwards."""
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    seen: list[ElicitRequestURLParams] = []
+    callback = person("confirm", seen, action="decline")
+    async with Client(
+        url_server(local_server, user), mode=mode, elicitation_callback=callback
+    ) as c:
+        result = await c.call_tool("delete_account", {"account_id": target})
+        page, token = await open_page(seen[0].url)
+    assert_not_deleted(result, "declined")
+    assert token is None
+    assert "Cancelled: nothing was deleted" in page.text
+    assert await accounts(local_server, user) == [target]
+
+
+async def test_a_declined_round_cannot_be_retried_into_a_delete(
+    local_server: LocalCredentials,
+) -> None:
+    """2026-07-28: after a retry that answered "decline", the same sealed state retried with
+    "accept" finds the confirmation ended."""
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    args = {"account_id": target}
+    async with Client(url_server(local_server, user), elicitation_callback=person(None, [])) as c:
+        round_one = await c.session.call_tool("delete_account", args, allow_input_required=True)
+        assert isinstance(round_one, InputRequiredResult)
+        assert round_one.input_requests
+        params = round_one.input_requests[CONFIRM_KEY].params
+        assert isinstance(params, ElicitRequestURLParams)
+        assert await press(params.url, "confirm") == 303
+        results = []
+        for action in ("decline", "accept"):
+            answer: InputResponses = {CONFIRM_KEY: ElicitResult(action=action)}  # type: ignore[arg-type]
+            results.append(
+                await c.call_tool(
+                    "delete_account",
+                    args,
+                    input_responses=answer,
+                    request_state=round_one.request_state,
+                )
+            )
+    assert_not_deleted(results[0], "declined")
+    assert_not_deleted(results[1], "cancelled")
+    assert await accounts(local_server, user) == [target]
+
+
+@pytest.mark.parametrize("phase", ["while the client shows the page", "while the call waits"])
+async def test_a_call_the_client_gives_up_on_ends_its_page(
+    local_server: LocalCredentials, phase: str
+) -> None:
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    urls: list[str] = []
+
+    async def slow_client(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        assert isinstance(params, ElicitRequestURLParams)
+        urls.append(params.url)
+        if phase == "while the client shows the page":
+            await anyio.sleep(30)
+        return ElicitResult(action="accept")
+
+    server = url_server(local_server, user)
+    async with Client(server, mode="legacy", elicitation_callback=slow_client) as c:
+        with anyio.move_on_after(1.0):  # the client cancels the call (notifications/cancelled)
+            await c.call_tool("delete_account", {"account_id": target})
+        with anyio.fail_after(5):
+            while True:  # the server ends the confirmation when the cancellation arrives
+                page, token = await open_page(urls[0])
+                if token is None:
+                    break
+                await anyio.sleep(0.05)
+        late = await press(urls[0], "confirm", token="x" * 32)
+    assert "Cancelled: nothing was deleted" in page.text
+    assert late == 409
+    assert await accounts(local_server, user) == [target]
+
+
+async def test_the_elicitation_id_is_not_the_capability(local_server: LocalCredentials) -> None:
+    """Clients log and show elicitation ids; the page's id must not be one of them."""
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    seen: list[ElicitRequestURLParams] = []
+    notices: list[object] = []
+
+    async def on_message(message: object) -> None:
+        notices.append(message)
+
+    server = url_server(local_server, user)
+    async with Client(
+        server,
+        mode="legacy",
+        elicitation_callback=person("cancel", seen),
+        message_handler=on_message,
+    ) as c:
+        await c.call_tool("delete_account", {"account_id": target})
+        await anyio.sleep(0.2)
+    [params] = seen
+    capability = params.url.rsplit("/", 1)[1]
+    assert params.elicitation_id
+    assert capability not in params.elicitation_id
+    completes = [m for m in notices if type(m).__name__ == "ElicitCompleteNotification"]
+    assert len(completes) == 1
+    assert completes[0].params.elicitation_id == params.elicitation_id  # type: ignore[attr-defined]
+    assert capability not in repr(completes[0])
+
+
+async def test_pages_answer_only_under_their_own_names(local_server: LocalCredentials) -> None:
+    """Behind a TLS proxy (public https address, plain http inside): the page answers under its
+    public name and checks the form's Origin against that address - not the request's own
+    scheme - and refuses any other Host (a DNS-rebound name)."""
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    public = "https://confirm.example.com"
+    sock = loopback_socket()
+    inside = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server = make_server(
+        local_server,
+        user,
+        confirm="url",
+        confirm_page_url=public,
+        public_url=inside,
+        confirm_progress_interval=0.05,
+    )
+    statuses: dict[str, int] = {}
+
+    async def through_the_proxy(
+        context: ClientRequestContext, params: ElicitRequestParams
+    ) -> ElicitResult | ErrorData:
+        assert isinstance(params, ElicitRequestURLParams)
+        assert params.url.startswith(public + "/confirm/")
+        url = inside + params.url.removeprefix(public)
+        proxied = {"host": "confirm.example.com"}
+        async with httpx2.AsyncClient(timeout=10) as http:
+            statuses["rebound name"] = (
+                await http.get(url, headers={"host": "evil.example"})
+            ).status_code
+            page = await http.get(url, headers=proxied)
+            statuses["public name"] = page.status_code
+            found = PAGE_TOKEN.search(page.text)
+            assert found is not None
+            form = {"page_token": found[1], "decision": "confirm"}
+            statuses["post from the inside scheme"] = (
+                await http.post(
+                    url, data=form, headers={**proxied, "origin": "http://confirm.example.com"}
+                )
+            ).status_code
+            statuses["post from the public page"] = (
+                await http.post(url, data=form, headers={**proxied, "origin": public})
+            ).status_code
+        return ElicitResult(action="accept")
+
+    async with (
+        serving(server.streamable_http_app(host="127.0.0.1"), sock),
+        Client(server, elicitation_callback=through_the_proxy) as c,
+    ):
+        result = await c.call_tool("delete_account", {"account_id": target})
+    assert statuses == {
+        "rebound name": 403,
+        "public name": 200,
+        "post from the inside scheme": 403,
+        "post from the public page": 303,
+    }
+    assert data(result)["deleted_ids"] == [target], text(result)
