@@ -20,7 +20,7 @@ from typing import Any
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
-from mcp.types import CallToolResult, TextContent
+from mcp.types import CallToolResult, InputRequiredResult, TextContent
 from mcp_types import methods as wire_methods
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 from pydantic import BaseModel, ValidationError
@@ -50,24 +50,16 @@ _NOT_PROCEEDING = frozenset(
 )
 
 
-def wire(ctx: ServerRequestContext[Any, Any], result: CallToolResult) -> dict[str, Any]:
-    """A `CallToolResult` shaped for the negotiated revision, for a short-circuited call."""
+def wire(
+    ctx: ServerRequestContext[Any, Any], result: CallToolResult | InputRequiredResult
+) -> dict[str, Any]:
+    """A `tools/call` result shaped for the negotiated revision, for a short-circuited call."""
     dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
     version = ctx.protocol_version
     with contextlib.suppress(KeyError, ValueError):
         dumped = wire_methods.serialize_server_result("tools/call", version, dumped)
     if version in MODERN_PROTOCOL_VERSIONS:
         dumped.setdefault("resultType", "complete")
-    return dumped
-
-
-def input_required(
-    ctx: ServerRequestContext[Any, Any], needed: ConfirmationPageRequired
-) -> dict[str, Any]:
-    """The 2026-07-28 answer that sends the person to the confirmation page."""
-    dumped = needed.result().model_dump(by_alias=True, mode="json", exclude_none=True)
-    with contextlib.suppress(KeyError, ValueError):
-        dumped = wire_methods.serialize_server_result("tools/call", ctx.protocol_version, dumped)
     return dumped
 
 
@@ -233,7 +225,7 @@ class Guard:
             except ConfirmationPageRequired as needed:
                 # Inside the SDK's request-state boundary: it seals our state on the way out.
                 record.outcome = "input_required"
-                return scrub_result(input_required(ctx, needed))
+                return scrub_result(wire(ctx, needed.result()))
             except MCPError:
                 record.outcome = "protocol_error"
                 raise
