@@ -92,6 +92,7 @@ class ConnectClient:
         base_url: str = "https://api.pipedream.com",
         workflow_domain: str = "m.pipedream.net",
         workflow_allowlist: Sequence[str] = (),
+        workflow_oauth_endpoints: Sequence[str] = (),
         timeout: float = 30.0,
         max_retries: int = 4,
         max_retry_time: float = 60.0,
@@ -115,7 +116,9 @@ class ConnectClient:
             raise InvalidArgumentError("environment must be 'development' or 'production'")
         self.environment: Environment = environment
         self.base_url = _check_base_url(base_url)
-        self._workflows = WorkflowURLPolicy(workflow_domain, workflow_allowlist)
+        self._workflows = WorkflowURLPolicy(
+            workflow_domain, workflow_allowlist, oauth_endpoints=workflow_oauth_endpoints
+        )
         if timeout <= 0 or max_retries < 0 or max_retry_time < 0:
             raise InvalidArgumentError("timeout must be positive, retry caps non-negative")
         if workflow_response_limit < 1:
@@ -155,6 +158,7 @@ class ConnectClient:
             "base_url": settings.base_url,
             "workflow_domain": settings.workflow_domain,
             "workflow_allowlist": tuple(settings.workflow_allowlist),
+            "workflow_oauth_endpoints": tuple(settings.workflow_oauth_endpoints),
         }
         kwargs.update(overrides)
         missing = [
@@ -420,8 +424,10 @@ class ConnectClient:
         """Run a workflow for one end user and return its answer, whatever its status.
 
         The endpoint is checked by the workflow URL policy (see `_workflow.py`) before
-        anything is sent. Once the request may have reached the server it is never sent
-        again - a workflow may not be idempotent - so only a failure to connect is retried.
+        anything is sent; with ``auth="oauth"`` it must also be one the operator listed in
+        ``workflow_oauth_endpoints`` (else `WorkflowAuthRefusedError`, nothing sent). Once
+        the request may have reached the server it is never sent again - a workflow may not
+        be idempotent - so only a failure to connect is retried.
         No redirect is followed: it would carry the token to wherever it points.
         """
         url = self._workflows.resolve(endpoint)
@@ -454,6 +460,8 @@ class ConnectClient:
             raise InvalidArgumentError("auth must be 'oauth', 'static_bearer' or 'none'")
         elif static_bearer is not None:
             raise InvalidArgumentError("static_bearer is only used with auth='static_bearer'")
+        elif auth == "oauth":
+            self._workflows.check_oauth(url)  # before the token is even fetched
         shown = self._redactor.scrub(f"{url.scheme}://{url.netloc.decode()}{url.path}")
         budget = Budget(self._policy)
         while True:

@@ -27,6 +27,7 @@ from connect_mcp.local.bootstrap import Opened, open_data_dir
 from connect_mcp.local.limits import FixedWindowLimiter
 from connect_mcp.local.state import LocalState
 from connect_mcp.local.webhooks import load_signing_key
+from connect_mcp.local.workflows import BUILT_IN as BUILT_IN_WORKFLOWS
 
 _START_TIMEOUT = 15.0
 
@@ -38,6 +39,9 @@ class LocalCredentials:
     client_id: str
     client_secret: str
     webhook_signing_key: str | None = None
+    #: The built-in workflow endpoint ids this server serves (see `workflows.py`): a client
+    #: of this server may send the project's access token to them (auth `oauth`).
+    workflow_endpoints: tuple[str, ...] = BUILT_IN_WORKFLOWS
 
 
 class EmbeddedServer:

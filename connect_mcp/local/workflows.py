@@ -43,6 +43,8 @@ from connect_mcp.redact import REDACTED, is_secret_name
 
 ECHO = "enecho"
 ACCOUNT = "enaccount"
+#: The endpoint ids served here: an embedded backend lets the project's token go to these.
+BUILT_IN = (ECHO, ACCOUNT)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
 

@@ -18,11 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from connect_mcp.config import Settings
 from connect_mcp.connect import (
+    ConnectClient,
     ConnectTimeoutError,
     InvalidArgumentError,
     UpstreamError,
+    WorkflowAuthRefusedError,
     WorkflowURLRefusedError,
 )
 from connect_mcp.connect._workflow import WorkflowURLPolicy
@@ -124,7 +128,10 @@ async def test_an_invocation_carries_the_user_environment_token_and_json_body(
 ) -> None:
     redactor = Redactor()
     async with local_client(
-        local_server, workflow_domain=workflow_host.domain, redactor=redactor
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["echo"],  # the operator lists it for the project's token
+        redactor=redactor,
     ) as client:
         response = await client.invoke_workflow(
             "echo", "user/42", body={"n": 1}, headers={"X-Trace": "t-1"}
@@ -197,6 +204,132 @@ async def test_a_secret_cut_by_the_limit_leaves_no_fragment(
     assert "sk-straddl" not in response.body
     assert set(response.body) <= {"x"}
     assert 0 < len(response.body) <= 10_000
+
+
+# -- the project's token goes only where the operator said ---------------------------------
+
+
+async def test_by_default_the_project_token_goes_to_no_workflow(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    """Anyone can run an endpoint on the shared workflow domain, so being on it is not enough:
+    with no endpoint listed, auth oauth is refused before anything - not even the token
+    request - is sent, and the (real) workflow host receives nothing."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, transport=transport
+    ) as client:
+        with pytest.raises(WorkflowURLRefusedError, match="CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS"):
+            await client.invoke_workflow("enattacker", "u1")
+        with pytest.raises(WorkflowURLRefusedError, match="CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS"):
+            await client.invoke_workflow(f"http://{workflow_host.domain}/echo", "u1")
+    assert transport.requests == []
+    assert workflow_host.seen[before:] == []
+
+
+async def test_the_project_token_goes_only_to_listed_endpoints(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["echo"],
+        transport=transport,
+    ) as client:
+        listed = await client.invoke_workflow("echo", "u1")
+        for unlisted in ("enattacker", f"http://{workflow_host.domain}/enattacker", "echo2"):
+            with pytest.raises(WorkflowAuthRefusedError, match="nothing was sent"):
+                await client.invoke_workflow(unlisted, "u1")
+        # Without the project's token any endpoint on the domain may still be called.
+        own = await client.invoke_workflow(
+            "enattacker", "u1", auth="static_bearer", static_bearer="wf-own-bearer-123"
+        )
+        none = await client.invoke_workflow("enattacker", "u1", auth="none")
+    assert (listed.status_code, own.status_code, none.status_code) == (200, 200, 200)
+    seen = workflow_host.seen[before:]
+    assert [s.path for s in seen] == ["/echo", "/enattacker", "/enattacker"]
+    project_token = seen[0].headers["authorization"]
+    assert project_token.startswith("Bearer pdat_")
+    assert seen[1].headers["authorization"] == "Bearer wf-own-bearer-123"
+    assert "authorization" not in seen[2].headers
+    assert transport.token_requests == 1  # fetched for the listed endpoint only
+
+
+def test_oauth_endpoints_match_exactly() -> None:
+    policy = WorkflowURLPolicy(
+        "m.pipedream.net",
+        ["hooks.example.com", "*.internal.example"],
+        oauth_endpoints=["en1abc", " EO2 ", "hooks.example.com", "https://a.internal.example/"],
+    )
+    for allowed in (
+        "en1abc",
+        "EN1ABC",
+        "eo2",
+        "https://en1abc.m.pipedream.net/any/path?x=1",
+        "https://en1abc.m.pipedream.net:443/",
+        "https://hooks.example.com/run",
+        "https://a.internal.example/x",
+    ):
+        policy.check_oauth(policy.resolve(allowed))
+    for refused in (
+        "en1abd",
+        "en1abc1",
+        "https://en1abc.evil.m.pipedream.net/",  # ends with the domain, is not {id}.{domain}
+        "https://x.en1abc.m.pipedream.net/",
+        "https://m.pipedream.net/en1abc",
+        "https://b.internal.example/",  # allowlisted for calls, not listed for the token
+    ):
+        url = policy.resolve(refused)
+        with pytest.raises(WorkflowAuthRefusedError):
+            policy.check_oauth(url)
+
+
+def test_oauth_endpoints_on_a_loopback_domain_are_paths() -> None:
+    policy = WorkflowURLPolicy("127.0.0.1:8123", oauth_endpoints=["enecho"])
+    for allowed in ("enecho", "http://127.0.0.1:8123/enecho", "http://127.0.0.1:8123/EnEcho/"):
+        policy.check_oauth(policy.resolve(allowed))
+    for refused in (
+        "enaccount",
+        "http://127.0.0.1:8123/",
+        "http://127.0.0.1:8123/enecho/x",
+        "http://127.0.0.1:8123/x/enecho",
+    ):
+        url = policy.resolve(refused)
+        with pytest.raises(WorkflowAuthRefusedError):
+            policy.check_oauth(url)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [["*.m.pipedream.net"], ["*"], ["en 1"], ["en_1"], ["https://x@y.example"], ["a/b"], [""]],
+)
+def test_bad_oauth_endpoint_entries_are_refused_at_construction(entries: list[str]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        WorkflowURLPolicy("m.pipedream.net", oauth_endpoints=entries)
+    with pytest.raises(InvalidArgumentError, match="a list"):
+        WorkflowURLPolicy("m.pipedream.net", oauth_endpoints="en1abc")
+
+
+async def test_oauth_endpoints_come_from_the_comma_separated_setting(
+    local_server: LocalCredentials, workflow_host: WorkflowHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS", " enother, echo ,")
+    settings = Settings(
+        _env_file=None,
+        client_id=local_server.client_id,
+        client_secret=SecretStr(local_server.client_secret),
+        project_id=local_server.project_id,
+        base_url=local_server.base_url,
+        workflow_domain=workflow_host.domain,
+    )
+    assert settings.workflow_oauth_endpoints == ["enother", "echo"]
+    async with ConnectClient.from_settings(settings, redactor=Redactor()) as client:
+        assert (await client.invoke_workflow("echo", "u1")).status_code == 200
+        with pytest.raises(WorkflowAuthRefusedError):
+            await client.invoke_workflow("enattacker", "u1")
 
 
 # -- sent at most once ----------------------------------------------------------------------

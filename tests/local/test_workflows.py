@@ -24,6 +24,7 @@ def _client(creds: LocalCredentials, **kwargs: object) -> ConnectClient:
         project_id=creds.project_id,
         base_url=creds.base_url,
         workflow_domain=urlsplit(creds.base_url).netloc,
+        workflow_oauth_endpoints=creds.workflow_endpoints,  # as the embedded backend does
         max_retries=0,
         timeout=10.0,
         redactor=Redactor(),
