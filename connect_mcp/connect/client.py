@@ -484,8 +484,9 @@ class ConnectClient:
                     raise responses.transport_error(exc, verb, shown) from None
                 await _retry_after(delay, verb, shown, type(exc).__name__)
                 continue
-            if response.status_code == 401 and token is not None:
-                self._tokens.invalidate(token)  # the next call fetches a fresh one
+            # A 401 is the workflow's answer, not the API's verdict on our token: the workflow
+            # (which may be anyone's) must not be able to make us drop and re-fetch it, and
+            # the invocation is never sent again.
             return response
 
     # -- internals ------------------------------------------------------------------------

@@ -77,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"x" * 9_990 + STRADDLING.encode() + b"y" * 100_000, "text/plain")
         elif self.path == "/unavailable":
             self._send(503, b'{"error": "busy"}')
+        elif self.path == "/unauthorized":
+            self._send(401, b'{"error": "invalid token"}')
         else:
             echo = {"method": seen.method, "headers": seen.headers, "body": body.decode()}
             self._send(200, json.dumps(echo).encode(), extra={"Set-Cookie": "session=abc123456"})
@@ -355,6 +357,28 @@ async def test_a_503_from_a_workflow_is_its_answer_not_a_retry(
         response = await client.invoke_workflow("unavailable", "u1", auth="none")
     assert response.status_code == 503
     assert len(workflow_host.seen) - before == 1
+
+
+async def test_a_401_from_a_workflow_keeps_the_api_token_and_is_not_re_sent(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    """A workflow's 401 says nothing about our token at the Connect API: any workflow could
+    answer 401 to make the client drop a good token (and fetch another on every call)."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["unauthorized"],
+        transport=transport,
+    ) as client:
+        await client.get_project_info()
+        response = await client.invoke_workflow("unauthorized", "u1")
+        await client.get_project_info()
+        assert client.token_fetches == 1
+    assert response.status_code == 401
+    assert transport.token_requests == 1
+    assert [s.path for s in workflow_host.seen[before:]] == ["/unauthorized"]
 
 
 async def test_a_refused_connection_is_retried_because_nothing_was_sent(
