@@ -58,7 +58,8 @@ from connect_mcp.redact import REDACTED, Redactor, is_secret_name
 
 WORKFLOW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 #: Headers a caller may not set on a workflow request: we set them ourselves, or they would
-#: let a caller smuggle a credential or break the framing.
+#: let a caller smuggle a credential, another user or host, or break the framing. Compared
+#: in canonical form (`canonical_header`): lower case, `_` as `-`.
 RESERVED_HEADERS = frozenset(
     {
         "authorization",
@@ -68,6 +69,12 @@ RESERVED_HEADERS = frozenset(
         "content-length",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
         "x-pd-external-user-id",
         "x-pd-environment",
     }
@@ -283,17 +290,30 @@ class WorkflowURLPolicy:
         return url.copy_with(fragment=None)
 
 
+def canonical_header(name: str) -> str:
+    """A header name as servers may read it: case-insensitive, and with `_` taken as `-`
+    (CGI/WSGI environs, PHP, some proxies and frameworks fold `x_pd_environment` into
+    `X-PD-Environment`), so `X_PD_External_User_ID` is the reserved header, not another."""
+    return name.strip().lower().replace("_", "-")
+
+
 def caller_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """The caller's extra headers, lower-cased and checked (none of the reserved ones)."""
+    """The caller's extra headers, lower-cased and checked: none of the reserved ones in any
+    spelling, and no two that a server could read as the same header."""
     out: dict[str, str] = {}
+    seen: set[str] = set()
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidArgumentError("workflow headers must map strings to strings")
         key = name.strip().lower()
         if not key or any(not (ch.isascii() and (ch.isalnum() or ch in "-_")) for ch in key):
             raise InvalidArgumentError(f"invalid header name {name!r}")
-        if key in RESERVED_HEADERS:
+        canonical = canonical_header(key)
+        if canonical in RESERVED_HEADERS:
             raise InvalidArgumentError(f"header {name!r} is set by the client and may not be given")
+        if canonical in seen:
+            raise InvalidArgumentError(f"header {name!r} is given twice (case or '_' aside)")
+        seen.add(canonical)
         out[key] = check.header_value(f"header {name!r}", value)
     return out
 

@@ -516,6 +516,52 @@ async def test_bad_invocations_are_refused_before_sending(
     assert transport.requests == []
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x_pd_external_user_id": "someone-else"},
+        {"X_PD_External_User_ID": "someone-else"},
+        {"x-pd_external-user_id": "someone-else"},
+        {"x_pd_environment": "production"},
+        {"AUTHORIZATION": "Bearer x"},
+        {"Proxy_Authorization": "Basic eA=="},
+        {"Host": "evil.example"},
+        {"HOST": "evil.example"},
+        {"content_length": "0"},
+        {"Transfer_Encoding": "chunked"},
+        {"COOKIE": "session=1"},
+        {"Upgrade": "h2c"},
+        {"X-Trace": "1", "x_trace": "2"},  # one header to a server that folds `_`
+    ],
+)
+async def test_reserved_headers_are_refused_in_every_spelling(
+    local_server: LocalCredentials, workflow_host: WorkflowHost, headers: dict[str, str]
+) -> None:
+    """Servers read header names case-insensitively, and many (CGI/WSGI, PHP, some proxies)
+    fold `_` into `-`: `x_pd_external_user_id` would name another user to the workflow. The
+    real workflow host proves nothing was sent."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, transport=transport
+    ) as client:
+        with pytest.raises(InvalidArgumentError, match=r"may not be given|given twice"):
+            await client.invoke_workflow("echo", "u1", auth="none", headers=headers)
+    assert transport.requests == []
+    assert workflow_host.seen[before:] == []
+
+
+async def test_ordinary_headers_with_underscores_still_travel(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    async with local_client(local_server, workflow_domain=workflow_host.domain) as client:
+        response = await client.invoke_workflow(
+            "echo", "u1", auth="none", headers={"X_Request_Id": "r-1", "X-Trace": "t-1"}
+        )
+    assert response.json_body()["headers"]["x_request_id"] == "r-1"
+    assert response.json_body()["headers"]["x-trace"] == "t-1"
+
+
 async def test_a_non_ascii_user_cannot_travel_in_the_header(
     local_server: LocalCredentials,
 ) -> None:
