@@ -271,6 +271,10 @@ class WorkflowURLPolicy:
             raise WorkflowURLRefusedError("workflow URL may not carry userinfo")
         if not host or host.endswith("."):
             raise WorkflowURLRefusedError("workflow URL needs a plain host name")
+        if _ip(host) is None and (len(host) > 253 or not _HOSTNAME.match(host)):
+            # DNS names only (letters, digits, inner hyphens; labels of 1-63): anything else
+            # (`_`, `%`, `*`, `!`, empty labels) is read differently by resolvers and proxies.
+            raise WorkflowURLRefusedError("workflow URL host is not a valid host name")
         port = url.port  # None when absent or the scheme's default
         on_domain = self._domain_rule.matches(host, port, url.scheme)
         if url.scheme == "http":

@@ -430,6 +430,44 @@ def test_endpoints_off_the_workflow_domain_are_refused(endpoint: str) -> None:
         policy.resolve(endpoint)
 
 
+BAD_HOSTS = [
+    "https://en1_abc.m.pipedream.net/",
+    "https://-en1.m.pipedream.net/",
+    "https://en1-.m.pipedream.net/",
+    "https://en1..m.pipedream.net/",
+    "https://en%31abc.m.pipedream.net/",
+    "https://en*.m.pipedream.net/",
+    "https://en$x.m.pipedream.net/",
+    "https://en!x.m.pipedream.net/",
+    "https://en(x).m.pipedream.net/",
+    "https://en,x.m.pipedream.net/",
+    "https://en;x.m.pipedream.net/",
+    "https://en=x.m.pipedream.net/",
+    "https://en~x.m.pipedream.net/",
+    "https://en'x.m.pipedream.net/",
+    "https://xn--.m.pipedream.net/",
+    "https://" + "a" * 64 + ".m.pipedream.net/",  # a label of more than 63
+    "https://" + "a." * 120 + "m.pipedream.net/",  # a name of more than 253
+    "https://hooks_x.example.com/",  # wildcard-allowlisted parent, bad label
+]
+
+
+@pytest.mark.parametrize("endpoint", BAD_HOSTS)
+def test_a_url_host_that_is_not_a_host_name_is_refused(endpoint: str) -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net", ["*.example.com"])
+    with pytest.raises(WorkflowURLRefusedError, match="not a valid host name"):
+        policy.resolve(endpoint)
+
+
+async def test_a_bad_url_host_sends_nothing(local_server: LocalCredentials) -> None:
+    transport = CountingTransport()
+    async with local_client(local_server, transport=transport) as client:
+        for endpoint in BAD_HOSTS:
+            with pytest.raises(WorkflowURLRefusedError):
+                await client.invoke_workflow(endpoint, "u1", auth="none")
+    assert transport.requests == []
+
+
 @pytest.mark.parametrize(
     ("endpoint", "url"),
     [
