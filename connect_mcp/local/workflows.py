@@ -34,13 +34,13 @@ from starlette.routing import BaseRoute, Host, Route, Router
 from connect_mcp.local.catalog import find_app
 from connect_mcp.local.http import (
     ENVIRONMENTS,
-    MAX_BODY,
     MAX_EXTERNAL_USER_ID,
     NOT_FOUND,
     ApiError,
     bearer_project,
     iso,
     path_param,
+    read_body,
     state_of,
 )
 from connect_mcp.local.paging import PageRequest
@@ -86,18 +86,7 @@ async def _authorise(request: Request) -> Run:
     environment = request.headers.get("x-pd-environment") or "development"
     if environment not in ENVIRONMENTS:
         raise ApiError(400, "x-pd-environment must be 'development' or 'production'")
-    return Run(request, Scope(project, environment), user, await _bounded_body(request))
-
-
-async def _bounded_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, f"the request body is larger than {MAX_BODY // 1024} KiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+    return Run(request, Scope(project, environment), user, await read_body(request))
 
 
 def _shown_headers(request: Request) -> dict[str, str]:

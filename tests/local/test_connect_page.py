@@ -278,5 +278,6 @@ def test_an_oversized_form_is_refused(local_server: LocalCredentials) -> None:
     ctok = connect_token(local_server, uuid4().hex)["token"]
     data = {"token": ctok, "app": "openai", "cf_api_key": "k" * 100_000}
     response = _post(local_server, KEYS, data)
-    assert response.status_code == 400
-    assert "could not be read" in response.text
+    assert response.status_code == 413
+    assert "This form is too large" in response.text
+    assert "Traceback" not in response.text
