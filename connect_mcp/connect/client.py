@@ -219,7 +219,7 @@ class ConnectClient:
         if allowed_origins is not None:
             if isinstance(allowed_origins, str):
                 raise InvalidArgumentError("allowed_origins must be a list of origins")
-            body["allowed_origins"] = [check.text("allowed_origins", o) for o in allowed_origins]
+            body["allowed_origins"] = [check.origin("allowed_origins", o) for o in allowed_origins]
         if expires_in is not None:
             if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 1:
                 raise InvalidArgumentError("expires_in must be a positive number of seconds")

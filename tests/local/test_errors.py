@@ -12,7 +12,14 @@ from uuid import uuid4
 import pytest
 
 from connect_mcp.local.embedded import LocalCredentials
-from tests.support import access_token, api_headers, connect_token, http, seed_account
+from tests.support import (
+    NOT_ORIGINS,
+    access_token,
+    api_headers,
+    connect_token,
+    http,
+    seed_account,
+)
 
 
 def _url(creds: LocalCredentials, path: str) -> str:
@@ -146,6 +153,29 @@ def _snapshot(creds: LocalCredentials, user: str) -> tuple[Any, Any]:
     )
     users = http().get(_url(creds, "/users"), params={"q": user}, headers=headers).json()
     return accounts, users
+
+
+@pytest.mark.parametrize("origin", NOT_ORIGINS)
+def test_allowed_origins_must_be_origins(local_server: LocalCredentials, origin: str) -> None:
+    """They become the Connect page's CSP frame-ancestors (see connect_mcp/origins.py)."""
+    response = http().post(
+        _url(local_server, "/tokens"),
+        json={"external_user_id": "u", "allowed_origins": ["https://ok.example.com", origin]},
+        headers=api_headers(local_server),
+    )
+    assert response.status_code == 400, origin
+    assert "is not an origin: an origin is scheme://host[:port]" in response.json()["error"]
+
+
+def test_allowed_origins_are_capped(local_server: LocalCredentials) -> None:
+    origins = [f"https://a{i}.example.com" for i in range(51)]
+    response = http().post(
+        _url(local_server, "/tokens"),
+        json={"external_user_id": "u", "allowed_origins": origins},
+        headers=api_headers(local_server),
+    )
+    assert response.status_code == 400
+    assert "at most 50" in response.json()["error"]
 
 
 @pytest.mark.parametrize(
