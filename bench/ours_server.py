@@ -56,6 +56,7 @@ def main() -> None:
             project_id=creds.project_id,
             base_url=creds.base_url,
             workflow_domain=domain,
+            workflow_oauth_endpoints=creds.workflow_endpoints,  # as serve's embedded backend
             token_rate_per_minute=None,
             account_rate_per_window=None,
         )

@@ -9,10 +9,10 @@ the two prefixes live in one class.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 Environment = Literal["development", "production"]
 ConfirmPolicy = Literal["elicit", "url", "never"]
@@ -104,6 +104,20 @@ class Settings(BaseSettings):
     #: Extra Host names (comma-separated) the HTTP server accepts besides loopback and this
     #: machine's hostname; "*" turns the Host check off.
     allowed_hosts: str = Field(default="", validation_alias=_env("CONNECT_MCP_ALLOWED_HOSTS"))
+    #: The workflow endpoints (ids like `en123abc`, or hosts) that may receive this project's
+    #: Pipedream access token (`invoke_workflow` with auth `oauth`), comma-separated. The
+    #: workflow domain is shared by every Pipedream user, so nothing else gets the token;
+    #: empty (the default): auth `oauth` is refused everywhere.
+    workflow_oauth_endpoints: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=_env("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS")
+    )
+
+    @field_validator("workflow_oauth_endpoints", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     # --- ours: the embedded / standalone local Connect server -------------------------
     data_dir: Path = Field(

@@ -12,6 +12,37 @@ from connect_mcp.local.embedded import LocalCredentials
 TIMEOUT = 10.0
 _client: httpx2.Client | None = None
 
+#: Values that are not web origins (`connect_mcp.origins`) but look close to one: each would
+#: widen the Connect page's CSP frame-ancestors or break out of the header.
+NOT_ORIGINS = [
+    "*",
+    "https:",
+    "'self'",
+    "https://*.example.com",
+    "https://app.example.com/",
+    "https://app.example.com/path",
+    "https://app.example.com?x=1",
+    "https://app.example.com#x",
+    "https://user@app.example.com",
+    "https://app.example.com; script-src *",
+    "https://app.example.com https://evil.example",
+    "https://app.example.com,https://evil.example",
+    "https://app.example.com\n",
+    " https://app.example.com",
+    "javascript://app.example.com",
+    "data:text/html,x",
+    "ftp://app.example.com",
+    "https://app_x.example.com",
+    "https://-app.example.com",
+    "https://app..example.com",
+    "https://app.example.com:0",
+    "https://app.example.com:99999",
+    "https://[::1",
+    "https://[not:an:ip]",
+    "https://\u00e4pp.example.com",
+    "app.example.com",
+]
+
 
 def http() -> httpx2.Client:
     """One shared client: building one per call costs more than the request itself."""

@@ -29,6 +29,7 @@ from connect_mcp.connect.errors import (
     RateLimitedError,
     UnauthorizedError,
     UpstreamError,
+    WorkflowAuthRefusedError,
     WorkflowURLRefusedError,
 )
 from connect_mcp.connect.models import (
@@ -66,6 +67,7 @@ __all__ = [
     "UnauthorizedError",
     "UpstreamError",
     "User",
+    "WorkflowAuthRefusedError",
     "WorkflowResponse",
     "WorkflowURLRefusedError",
 ]

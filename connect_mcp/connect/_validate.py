@@ -12,6 +12,7 @@ import urllib.parse
 from typing import Any
 
 from connect_mcp.connect.errors import InvalidArgumentError
+from connect_mcp.origins import ORIGIN_FORM, is_origin
 
 MAX_EXTERNAL_USER_ID = 250
 
@@ -29,6 +30,14 @@ def text(name: str, value: Any, *, max_length: int | None = None) -> str:
     except UnicodeEncodeError:
         raise InvalidArgumentError(f"{name} is not valid Unicode text") from None
     return value
+
+
+def origin(name: str, value: Any) -> str:
+    """A web origin (`connect_mcp.origins`): it feeds the Connect page's CSP."""
+    checked = text(name, value)
+    if not is_origin(checked):
+        raise InvalidArgumentError(f"{name} entry {checked[:80]!r} is not an origin: {ORIGIN_FORM}")
+    return checked
 
 
 def optional_text(name: str, value: Any) -> str | None:

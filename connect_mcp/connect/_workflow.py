@@ -14,6 +14,14 @@ Accepted endpoints:
   ``https://`` origin); ``https`` only, on the default port unless the domain or entry
   names one.
 
+**Which endpoints get the project's token.** The workflow domain is shared: anyone can
+create an endpoint on ``m.pipedream.net``. So being on the domain is not enough for
+``auth="oauth"`` (which sends our Pipedream access token): the endpoint must also be one the
+operator listed (``oauth_endpoints``, from ``CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS``) - an
+endpoint id (``en123abc``: ``{id}.{domain}``, or ``/{id}`` on a loopback domain) or a host
+(``host`` or ``host:port``, e.g. an allowlisted custom domain). No wildcards. An empty list
+(the default) sends the token nowhere; ``static_bearer`` and ``none`` are unaffected.
+
 Refused, before any byte leaves: userinfo (``https://x@host``), IP literals, look-alikes
 (``m.pipedream.net.evil.com``, ``evilm.pipedream.net``), non-ASCII, whitespace or
 backslashes anywhere (parsers disagree on them), a trailing-dot host, other schemes.
@@ -42,6 +50,7 @@ from connect_mcp.connect.errors import (
     ConnectTimeoutError,
     InvalidArgumentError,
     UpstreamError,
+    WorkflowAuthRefusedError,
     WorkflowURLRefusedError,
 )
 from connect_mcp.connect.models import WorkflowResponse
@@ -49,7 +58,8 @@ from connect_mcp.redact import REDACTED, Redactor, is_secret_name
 
 WORKFLOW_METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 #: Headers a caller may not set on a workflow request: we set them ourselves, or they would
-#: let a caller smuggle a credential or break the framing.
+#: let a caller smuggle a credential, another user or host, or break the framing. Compared
+#: in canonical form (`canonical_header`): lower case, `_` as `-`.
 RESERVED_HEADERS = frozenset(
     {
         "authorization",
@@ -59,6 +69,12 @@ RESERVED_HEADERS = frozenset(
         "content-length",
         "transfer-encoding",
         "connection",
+        "keep-alive",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "upgrade",
+        "expect",
         "x-pd-external-user-id",
         "x-pd-environment",
     }
@@ -117,9 +133,15 @@ def _split_host_port(text: str, what: str) -> tuple[str, int | None]:
 
 
 class WorkflowURLPolicy:
-    """Resolves an endpoint id or URL to the one URL a workflow request may go to."""
+    """Resolves an endpoint id or URL to the one URL a workflow request may go to, and says
+    whether the project's access token may go there (`check_oauth`)."""
 
-    def __init__(self, workflow_domain: str, allowlist: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        workflow_domain: str,
+        allowlist: Sequence[str] = (),
+        oauth_endpoints: Sequence[str] = (),
+    ) -> None:
         domain = workflow_domain.strip().lower()
         if not domain or _UNSAFE.search(domain):
             raise InvalidArgumentError(f"invalid workflow domain {workflow_domain!r}")
@@ -130,9 +152,79 @@ class WorkflowURLPolicy:
             raise InvalidArgumentError("the workflow domain may not be an IP address")
         self._domain_rule = _HostRule(host, port, subdomains=not self.loopback, exact=True)
         self._allow = tuple(self._allow_rule(entry) for entry in allowlist)
+        if isinstance(oauth_endpoints, str):
+            raise InvalidArgumentError("workflow OAuth endpoints must be a list, not a string")
+        ids: set[str] = set()
+        hosts: set[tuple[str, int | None]] = set()
+        for entry in oauth_endpoints:
+            parsed = self._oauth_entry(entry)
+            if isinstance(parsed, str):
+                ids.add(parsed)
+            else:
+                hosts.add(parsed)
+        self._oauth_ids = frozenset(ids)
+        self._oauth_hosts = frozenset(hosts)
 
     def __repr__(self) -> str:
-        return f"WorkflowURLPolicy(domain={self.domain!r}, allowlist={len(self._allow)})"
+        return (
+            f"WorkflowURLPolicy(domain={self.domain!r}, allowlist={len(self._allow)}, "
+            f"oauth_endpoints={len(self._oauth_ids) + len(self._oauth_hosts)})"
+        )
+
+    @staticmethod
+    def _oauth_entry(entry: str) -> str | tuple[str, int | None]:
+        """An endpoint id (lower-case label), or a (host, port) pair."""
+        if not isinstance(entry, str):
+            raise InvalidArgumentError("workflow OAuth endpoints must be strings")
+        text = entry.strip().lower()
+        for scheme in ("https://", "http://"):
+            if text.startswith(scheme):
+                text = text[len(scheme) :].rstrip("/")
+        if not text or _UNSAFE.search(text):
+            raise InvalidArgumentError(f"invalid workflow OAuth endpoint {entry!r}")
+        if "*" in text:
+            raise InvalidArgumentError(
+                f"workflow OAuth endpoint {entry!r}: wildcards are not accepted - list each "
+                "endpoint id or host that may receive the project's access token"
+            )
+        if "." not in text and ":" not in text:
+            if not _LABEL.match(text):
+                raise InvalidArgumentError(
+                    f"workflow OAuth endpoint {entry!r} is not an endpoint id or a host"
+                )
+            return text
+        host, port = _split_host_port(text, "workflow OAuth endpoint")
+        return host.strip("[]"), port
+
+    def check_oauth(self, url: httpx2.URL) -> None:
+        """Refuse (`WorkflowAuthRefusedError`) to send the project's access token to `url`
+        (a URL `resolve` returned) unless the operator listed its endpoint."""
+        host = url.raw_host.decode("ascii").lower().strip("[]")
+        port = url.port
+        default = _DEFAULT_PORTS.get(url.scheme)
+        for listed_host, listed_port in self._oauth_hosts:
+            if host == listed_host and (port or default) == (listed_port or default):
+                return
+        rule = self._domain_rule
+        if self.loopback:
+            if rule.matches(host, port, url.scheme):
+                endpoint = url.path.strip("/").lower()
+                if endpoint in self._oauth_ids:
+                    return
+            shown = f"{url.netloc.decode('ascii')}{url.path}"
+        else:
+            # Exactly `{id}.{domain}`: not a deeper name that merely ends with the domain.
+            label, _, parent = host.partition(".")
+            same_port = (port or default) == (rule.port or default)
+            if label in self._oauth_ids and parent == rule.host and same_port:
+                return
+            shown = host
+        raise WorkflowAuthRefusedError(
+            f"auth='oauth' sends this project's Pipedream access token, and the operator has "
+            f"not listed the endpoint {shown!r} for it (CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS); "
+            "nothing was sent. Add its endpoint id (or host) to that setting, or invoke it "
+            "with auth='static_bearer' or auth='none'"
+        )
 
     @staticmethod
     def _allow_rule(entry: str) -> _HostRule:
@@ -179,6 +271,10 @@ class WorkflowURLPolicy:
             raise WorkflowURLRefusedError("workflow URL may not carry userinfo")
         if not host or host.endswith("."):
             raise WorkflowURLRefusedError("workflow URL needs a plain host name")
+        if _ip(host) is None and (len(host) > 253 or not _HOSTNAME.match(host)):
+            # DNS names only (letters, digits, inner hyphens; labels of 1-63): anything else
+            # (`_`, `%`, `*`, `!`, empty labels) is read differently by resolvers and proxies.
+            raise WorkflowURLRefusedError("workflow URL host is not a valid host name")
         port = url.port  # None when absent or the scheme's default
         on_domain = self._domain_rule.matches(host, port, url.scheme)
         if url.scheme == "http":
@@ -198,17 +294,30 @@ class WorkflowURLPolicy:
         return url.copy_with(fragment=None)
 
 
+def canonical_header(name: str) -> str:
+    """A header name as servers may read it: case-insensitive, and with `_` taken as `-`
+    (CGI/WSGI environs, PHP, some proxies and frameworks fold `x_pd_environment` into
+    `X-PD-Environment`), so `X_PD_External_User_ID` is the reserved header, not another."""
+    return name.strip().lower().replace("_", "-")
+
+
 def caller_headers(headers: Mapping[str, str] | None) -> dict[str, str]:
-    """The caller's extra headers, lower-cased and checked (none of the reserved ones)."""
+    """The caller's extra headers, lower-cased and checked: none of the reserved ones in any
+    spelling, and no two that a server could read as the same header."""
     out: dict[str, str] = {}
+    seen: set[str] = set()
     for name, value in (headers or {}).items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise InvalidArgumentError("workflow headers must map strings to strings")
         key = name.strip().lower()
         if not key or any(not (ch.isascii() and (ch.isalnum() or ch in "-_")) for ch in key):
             raise InvalidArgumentError(f"invalid header name {name!r}")
-        if key in RESERVED_HEADERS:
+        canonical = canonical_header(key)
+        if canonical in RESERVED_HEADERS:
             raise InvalidArgumentError(f"header {name!r} is set by the client and may not be given")
+        if canonical in seen:
+            raise InvalidArgumentError(f"header {name!r} is given twice (case or '_' aside)")
+        seen.add(canonical)
         out[key] = check.header_value(f"header {name!r}", value)
     return out
 

@@ -92,6 +92,7 @@ class ConnectClient:
         base_url: str = "https://api.pipedream.com",
         workflow_domain: str = "m.pipedream.net",
         workflow_allowlist: Sequence[str] = (),
+        workflow_oauth_endpoints: Sequence[str] = (),
         timeout: float = 30.0,
         max_retries: int = 4,
         max_retry_time: float = 60.0,
@@ -115,7 +116,9 @@ class ConnectClient:
             raise InvalidArgumentError("environment must be 'development' or 'production'")
         self.environment: Environment = environment
         self.base_url = _check_base_url(base_url)
-        self._workflows = WorkflowURLPolicy(workflow_domain, workflow_allowlist)
+        self._workflows = WorkflowURLPolicy(
+            workflow_domain, workflow_allowlist, oauth_endpoints=workflow_oauth_endpoints
+        )
         if timeout <= 0 or max_retries < 0 or max_retry_time < 0:
             raise InvalidArgumentError("timeout must be positive, retry caps non-negative")
         if workflow_response_limit < 1:
@@ -155,6 +158,7 @@ class ConnectClient:
             "base_url": settings.base_url,
             "workflow_domain": settings.workflow_domain,
             "workflow_allowlist": tuple(settings.workflow_allowlist),
+            "workflow_oauth_endpoints": tuple(settings.workflow_oauth_endpoints),
         }
         kwargs.update(overrides)
         missing = [
@@ -215,7 +219,7 @@ class ConnectClient:
         if allowed_origins is not None:
             if isinstance(allowed_origins, str):
                 raise InvalidArgumentError("allowed_origins must be a list of origins")
-            body["allowed_origins"] = [check.text("allowed_origins", o) for o in allowed_origins]
+            body["allowed_origins"] = [check.origin("allowed_origins", o) for o in allowed_origins]
         if expires_in is not None:
             if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in < 1:
                 raise InvalidArgumentError("expires_in must be a positive number of seconds")
@@ -420,8 +424,10 @@ class ConnectClient:
         """Run a workflow for one end user and return its answer, whatever its status.
 
         The endpoint is checked by the workflow URL policy (see `_workflow.py`) before
-        anything is sent. Once the request may have reached the server it is never sent
-        again - a workflow may not be idempotent - so only a failure to connect is retried.
+        anything is sent; with ``auth="oauth"`` it must also be one the operator listed in
+        ``workflow_oauth_endpoints`` (else `WorkflowAuthRefusedError`, nothing sent). Once
+        the request may have reached the server it is never sent again - a workflow may not
+        be idempotent - so only a failure to connect is retried.
         No redirect is followed: it would carry the token to wherever it points.
         """
         url = self._workflows.resolve(endpoint)
@@ -454,6 +460,8 @@ class ConnectClient:
             raise InvalidArgumentError("auth must be 'oauth', 'static_bearer' or 'none'")
         elif static_bearer is not None:
             raise InvalidArgumentError("static_bearer is only used with auth='static_bearer'")
+        elif auth == "oauth":
+            self._workflows.check_oauth(url)  # before the token is even fetched
         shown = self._redactor.scrub(f"{url.scheme}://{url.netloc.decode()}{url.path}")
         budget = Budget(self._policy)
         while True:
@@ -476,8 +484,9 @@ class ConnectClient:
                     raise responses.transport_error(exc, verb, shown) from None
                 await _retry_after(delay, verb, shown, type(exc).__name__)
                 continue
-            if response.status_code == 401 and token is not None:
-                self._tokens.invalidate(token)  # the next call fetches a fresh one
+            # A 401 is the workflow's answer, not the API's verdict on our token: the workflow
+            # (which may be anyone's) must not be able to make us drop and re-fetch it, and
+            # the invocation is never sent again.
             return response
 
     # -- internals ------------------------------------------------------------------------

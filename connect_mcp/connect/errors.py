@@ -101,3 +101,9 @@ class InvalidArgumentError(ConnectError, ValueError):
 class WorkflowURLRefusedError(InvalidArgumentError):
     """A workflow endpoint off the workflow domain and the allowlist, or otherwise unsafe to
     send a credential to (userinfo, IP literal, wrong scheme or port); nothing was sent."""
+
+
+class WorkflowAuthRefusedError(WorkflowURLRefusedError):
+    """``auth="oauth"`` for an endpoint the operator has not listed for the project's token
+    (``CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS``); nothing was sent. The workflow domain is
+    shared by every Pipedream user, so being on it says nothing about who runs the endpoint."""

@@ -4,12 +4,15 @@ The MCP server uses this as its default backend (stdio and HTTP modes), and ever
 layer uses it as the real HTTP peer. So `start()` is quick (it binds the socket itself, so
 the port is known at once, and returns when the server answers HTTP), and nothing here
 ever writes to stdout: uvicorn's own logging config and access log are switched off, and
-its errors flow through `connect_mcp.log` (stderr, redacted).
+its errors flow through `connect_mcp.log` (stderr, redacted). On start the server's own
+secrets (encryption key, digest key, client secret, webhook signing key) are added to the
+process-wide redactor, whoever embeds it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import socket
 import threading
 import time
@@ -27,6 +30,8 @@ from connect_mcp.local.bootstrap import Opened, open_data_dir
 from connect_mcp.local.limits import FixedWindowLimiter
 from connect_mcp.local.state import LocalState
 from connect_mcp.local.webhooks import load_signing_key
+from connect_mcp.local.workflows import BUILT_IN as BUILT_IN_WORKFLOWS
+from connect_mcp.redact import REDACTOR
 
 _START_TIMEOUT = 15.0
 
@@ -38,6 +43,9 @@ class LocalCredentials:
     client_id: str
     client_secret: str
     webhook_signing_key: str | None = None
+    #: The built-in workflow endpoint ids this server serves (see `workflows.py`): a client
+    #: of this server may send the project's access token to them (auth `oauth`).
+    workflow_endpoints: tuple[str, ...] = BUILT_IN_WORKFLOWS
 
 
 class EmbeddedServer:
@@ -72,6 +80,7 @@ class EmbeddedServer:
         if self.credentials is not None:
             return self.credentials
         opened = open_data_dir(self.data_dir, encryption_key=self._encryption_key)
+        _learn_secrets(self._encryption_key, opened)
         try:
             sock = _bind(self.host, self.port)
         except BaseException:
@@ -109,6 +118,7 @@ class EmbeddedServer:
             self.stop()
             raise
         self.port = port
+        REDACTOR.add(state.webhook_signing_key)
         self.credentials = LocalCredentials(
             base_url=base_url,
             project_id=opened.project.project_id,
@@ -148,6 +158,26 @@ class EmbeddedServer:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+def _learn_secrets(configured_key: str | None, opened: Opened) -> None:
+    """Teach the process-wide redactor this server's own secrets, so that no log line,
+    error or tool result of a process embedding it can carry them: the encryption key as
+    configured and in every spelling `DataKey.parse` accepts (hex either case, base64 and
+    url-safe base64, padded or not), the digest key, and the project's client secret."""
+    key = opened.store.data_key.material
+    spellings = [
+        configured_key,
+        configured_key.strip() if configured_key else None,
+        key.hex(),
+        key.hex().upper(),
+        opened.digest_key.hex(),
+        opened.project.client_secret,
+    ]
+    for encoded in (base64.b64encode(key), base64.urlsafe_b64encode(key)):
+        text = encoded.decode("ascii")
+        spellings += [text, text.rstrip("=")]
+    REDACTOR.add(*spellings)
 
 
 def _url_host(host: str) -> str:

@@ -145,10 +145,32 @@ def parse_json(raw: str | bytes, what: str) -> Any:
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, f"the request body is larger than {limit // 1024} KiB")
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    """The request body, or 413 once it is known to exceed `limit` bytes: from the declared
+    `Content-Length` before a byte of the body is read, else while reading - the stream is
+    counted, so a chunked body (or one longer than declared) is never buffered past `limit`."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise ApiError(400, "invalid Content-Length header")
+        if int(declared) > limit:
+            raise body_too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise body_too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def json_object(request: Request) -> dict[str, Any]:
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(400, f"the request body is larger than {MAX_BODY // 1024} KiB")
+    raw = await read_body(request)
     if not raw.strip():
         raise ApiError(400, "the request body must be a JSON object")
     body = parse_json(raw, "the request body")

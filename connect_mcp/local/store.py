@@ -221,6 +221,11 @@ class Store:
     def key_id(self) -> str:
         return self._key.key_id
 
+    @property
+    def data_key(self) -> DataKey:
+        """The key credentials are sealed with now (for the redactor: see `embedded`)."""
+        return self._key
+
     # -- projects and OAuth clients ----------------------------------------------------
 
     def first_project(self) -> str | None:

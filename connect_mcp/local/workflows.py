@@ -5,15 +5,19 @@ this), the Connect client sends an endpoint id to `http://{host:port}/{endpoint_
 browser may also use `http://{endpoint_id}.localhost:{port}/` (Chromium resolves
 `*.localhost`). Endpoints:
 
-    enecho      echoes the request: method, path, query, headers (secrets masked), body,
-                and the external user, environment and project it ran for
+    enecho      echoes the request: method, path, query, headers, body, and the external
+                user, environment and project it ran for - with the values of credential
+                headers and of secret-named headers, query parameters and JSON fields
+                masked (a workflow that echoes secrets back would leak them; this one models
+                the good behaviour; other values, in neutral fields, are echoed as sent)
     enaccount   uses the user's account of the app named by `{"app": slug}` (or `?app=`):
                 answers with the account (never its credentials); 404 when the user has
                 connected none
 
 Like a workflow whose HTTP trigger has OAuth authorization on the platform, each checks
 `Authorization: Bearer <access token of the project>` (401 otherwise) and needs
-`X-PD-External-User-ID` (400 otherwise); `X-PD-Environment` defaults to development.
+`X-PD-External-User-ID` (400 otherwise); `X-PD-Environment` defaults to development. Errors
+are the API's `ApiError` answers (JSON `{error}`).
 """
 
 from __future__ import annotations
@@ -30,11 +34,13 @@ from starlette.routing import BaseRoute, Host, Route, Router
 from connect_mcp.local.catalog import find_app
 from connect_mcp.local.http import (
     ENVIRONMENTS,
-    MAX_BODY,
     MAX_EXTERNAL_USER_ID,
     NOT_FOUND,
+    ApiError,
+    bearer_project,
     iso,
     path_param,
+    read_body,
     state_of,
 )
 from connect_mcp.local.paging import PageRequest
@@ -43,17 +49,10 @@ from connect_mcp.redact import REDACTED, is_secret_name
 
 ECHO = "enecho"
 ACCOUNT = "enaccount"
+#: The endpoint ids served here: an embedded backend lets the project's token go to these.
+BUILT_IN = (ECHO, ACCOUNT)
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 _HIDDEN_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie"})
-
-
-class _Refused(Exception):
-    """An invocation the platform would turn away: answered as JSON `{error}` with `status`."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -76,43 +75,46 @@ class Run:
 
 async def _authorise(request: Request) -> Run:
     """The platform's checks, in its order: bearer token, then the external user."""
-    state = state_of(request)
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise _Refused(401, "this workflow requires a Pipedream OAuth access token (Bearer)")
-    project = state.store.access_token_project(state.digest(token.strip()), state.clock())
-    if project is None:
-        raise _Refused(401, "invalid or expired access token")
+    project = bearer_project(request)
     user = request.headers.get("x-pd-external-user-id", "")
     if not user.strip():
-        raise _Refused(400, "the x-pd-external-user-id header is required")
+        raise ApiError(400, "the x-pd-external-user-id header is required")
     if len(user) > MAX_EXTERNAL_USER_ID:
-        raise _Refused(
+        raise ApiError(
             400, f"x-pd-external-user-id must be at most {MAX_EXTERNAL_USER_ID} characters"
         )
     environment = request.headers.get("x-pd-environment") or "development"
     if environment not in ENVIRONMENTS:
-        raise _Refused(400, "x-pd-environment must be 'development' or 'production'")
-    return Run(request, Scope(project, environment), user, await _bounded_body(request))
-
-
-async def _bounded_body(request: Request) -> bytes:
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise _Refused(413, f"the request body is larger than {MAX_BODY // 1024} KiB")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        raise ApiError(400, "x-pd-environment must be 'development' or 'production'")
+    return Run(request, Scope(project, environment), user, await read_body(request))
 
 
 def _shown_headers(request: Request) -> dict[str, str]:
     out: dict[str, str] = {}
     for name, value in request.headers.items():
         key = name.lower()
-        out[key] = REDACTED if key in _HIDDEN_HEADERS or is_secret_name(key) else value
+        hidden = key.replace("_", "-") in _HIDDEN_HEADERS or is_secret_name(key)
+        out[key] = REDACTED if hidden else value
     return out
+
+
+def _shown_query(request: Request) -> dict[str, str]:
+    return {
+        name: REDACTED if is_secret_name(name) else value
+        for name, value in request.query_params.items()
+    }
+
+
+def _masked(value: Any) -> Any:
+    """A JSON value with the values of secret-named fields masked, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: REDACTED if is_secret_name(str(key)) else _masked(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [_masked(item) for item in value]
+    return value
 
 
 async def _echo(run: Run) -> Response:
@@ -123,9 +125,9 @@ async def _echo(run: Run) -> Response:
             "workflow": "echo",
             "method": request.method,
             "path": request.url.path,
-            "query": dict(request.query_params),
+            "query": _shown_query(request),
             "headers": _shown_headers(request),
-            "body": parsed if parsed is not None else run.body.decode("utf-8", "replace"),
+            "body": _masked(parsed) if parsed is not None else run.body.decode("utf-8", "replace"),
             "external_user_id": run.user,
             "environment": run.scope.environment,
             "project_id": run.scope.project_id,
@@ -153,13 +155,13 @@ async def _account(run: Run) -> Response:
     slug = parsed.get("app") if isinstance(parsed, dict) else None
     slug = slug or run.request.query_params.get("app")
     if not isinstance(slug, str) or not slug:
-        raise _Refused(400, 'name the app to use: a JSON body {"app": "<name_slug>"} or ?app=')
+        raise ApiError(400, 'name the app to use: a JSON body {"app": "<name_slug>"} or ?app=')
     app = find_app(slug)
     if app is None:
-        raise _Refused(400, f"unknown app {slug[:80]!r}")
+        raise ApiError(400, f"unknown app {slug[:80]!r}")
     account = _newest_account(run, app.name_slug)
     if account is None:
-        raise _Refused(
+        raise ApiError(
             404,
             f"No {app.name} account is connected for external user {run.user!r} in the "
             f"{run.scope.environment} environment. Connect one first (app {app.name_slug}).",
@@ -196,8 +198,8 @@ async def invoke(request: Request) -> Response:
         return JSONResponse({"error": NOT_FOUND}, 404)
     try:
         return await workflow(await _authorise(request))
-    except _Refused as refused:
-        return JSONResponse({"error": refused.message}, refused.status)
+    except ApiError as refused:
+        return refused.response()
 
 
 def workflow_routes() -> list[BaseRoute]:

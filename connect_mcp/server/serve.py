@@ -116,6 +116,10 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
                 base_url=creds.base_url,
                 workflow_domain=domain,
                 workflow_allowlist=tuple(settings.workflow_allowlist),
+                workflow_oauth_endpoints=(
+                    *settings.workflow_oauth_endpoints,
+                    *creds.workflow_endpoints,
+                ),
                 workflow_response_limit=read_limit,
             ),
             workflow_domain=domain,

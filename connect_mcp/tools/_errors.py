@@ -45,12 +45,21 @@ def tool_error(exc: ConnectError, action: str, *, may_have_run: bool = False) ->
         RateLimitedError,
         UnauthorizedError,
         UpstreamError,
+        WorkflowAuthRefusedError,
         WorkflowURLRefusedError,
     )
 
     status = getattr(exc, "status", None)
     code = f" (HTTP {status})" if isinstance(status, int) else ""
-    if isinstance(exc, WorkflowURLRefusedError):
+    if isinstance(exc, WorkflowAuthRefusedError):
+        text = (
+            f"Could not {action}: auth 'oauth' sends this server's Pipedream access token, "
+            "and the operator has not listed this endpoint for it, so nothing was sent. If the "
+            "workflow has its own token use auth 'static_bearer', if it needs none use auth "
+            "'none'; otherwise the operator must add its endpoint id to "
+            "CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS."
+        )
+    elif isinstance(exc, WorkflowURLRefusedError):
         text = (
             f"Could not {action}: the endpoint is not on the configured workflow domain or "
             "allowlist, so nothing was sent. Pass a workflow endpoint id (like 'en123abc') "

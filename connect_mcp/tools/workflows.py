@@ -1,8 +1,11 @@
 """`invoke_workflow`: run a Pipedream workflow for the session's user.
 
-The server's Pipedream access token goes only to hosts on the workflow domain (or the
-operator's allowlist); the Connect client refuses anything else before sending a byte, so a
-model-chosen URL can neither reach an internal service nor exfiltrate the token. The response
+Requests go only to hosts on the workflow domain (or the operator's allowlist), and the
+server's Pipedream access token (auth ``oauth``) only to the endpoints the operator listed in
+``CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS`` - the workflow domain is shared by every Pipedream
+user, so a model could otherwise name an endpoint someone else runs. The Connect client
+refuses anything else before sending a byte, so a model-chosen URL can neither reach an
+internal service nor exfiltrate the token. The response
 body is redacted - by value, and structurally when it is JSON - *before* it is truncated:
 cutting first could leave half a secret that the by-value scrubber no longer recognises. The
 result then goes through the redactor once more with everything else the tool returns.
@@ -61,7 +64,10 @@ class InvokeWorkflowInput(ToolInput):
     )
     auth: Literal["oauth", "static_bearer", "none"] = Field(
         default="oauth",
-        description="oauth: this server's Pipedream token; static_bearer: the workflow's own.",
+        description=(
+            "oauth: this server's Pipedream token (operator-listed endpoints only); "
+            "static_bearer: the workflow's own."
+        ),
     )
     static_bearer: str | None = Field(
         default=None,
@@ -142,7 +148,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             description=(
                 "Run a Pipedream workflow over HTTP for this user (it can use their accounts); "
                 "returns its status and body, redacted and truncated. Other hosts than the "
-                "workflow domain are refused unsent. Only when the user asked for what it does."
+                "workflow domain are refused unsent, as is auth oauth for an endpoint the "
+                "operator did not list. Only when the user asked for what it does."
             ),
             input_model=InvokeWorkflowInput,
             output_model=WorkflowOutput,

@@ -21,7 +21,7 @@ from connect_mcp.local.catalog import APPS
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.redact import Redactor
 from tests.connect.helpers import CountingTransport, local_client
-from tests.support import seed_account
+from tests.support import NOT_ORIGINS, seed_account
 
 OPENAI_KEY = {"api_key": "sk-test-openai-0123456789", "organization": "org-test"}
 
@@ -234,6 +234,37 @@ async def test_bad_client_secret_is_unauthorized(local_server: LocalCredentials)
             await client.get_project_info()
     assert caught.value.path == "/v1/oauth/token"
     assert "not-the-secret-at-all" not in str(caught.value)
+
+
+@pytest.mark.parametrize("origin", NOT_ORIGINS)
+async def test_allowed_origins_must_be_origins_before_anything_is_sent(
+    local_server: LocalCredentials, origin: str
+) -> None:
+    """They become the Connect page's CSP frame-ancestors: `*`, a scheme or a path would let
+    other sites frame the page, `;` would break out of the header."""
+    transport = CountingTransport()
+    async with local_client(local_server, transport=transport) as client:
+        with pytest.raises(InvalidArgumentError, match="is not an origin"):
+            await client.create_connect_token(
+                user(), allowed_origins=["https://ok.example.com", origin]
+            )
+    assert transport.requests == []
+
+
+async def test_real_origins_are_accepted_by_client_and_server(
+    local_server: LocalCredentials,
+) -> None:
+    origins = [
+        "https://app.example.com",
+        "HTTPS://App.Example.com:8443",
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "http://[::1]:8080",
+        "https://xn--pp-qia.example",
+    ]
+    async with local_client(local_server) as client:
+        token = await client.create_connect_token(user(), allowed_origins=origins)
+    assert token.token.get_secret_value().startswith("ctok_")
 
 
 @pytest.mark.parametrize(

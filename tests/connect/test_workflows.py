@@ -18,11 +18,15 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
+from connect_mcp.config import Settings
 from connect_mcp.connect import (
+    ConnectClient,
     ConnectTimeoutError,
     InvalidArgumentError,
     UpstreamError,
+    WorkflowAuthRefusedError,
     WorkflowURLRefusedError,
 )
 from connect_mcp.connect._workflow import WorkflowURLPolicy
@@ -73,6 +77,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, b"x" * 9_990 + STRADDLING.encode() + b"y" * 100_000, "text/plain")
         elif self.path == "/unavailable":
             self._send(503, b'{"error": "busy"}')
+        elif self.path == "/unauthorized":
+            self._send(401, b'{"error": "invalid token"}')
         else:
             echo = {"method": seen.method, "headers": seen.headers, "body": body.decode()}
             self._send(200, json.dumps(echo).encode(), extra={"Set-Cookie": "session=abc123456"})
@@ -124,7 +130,10 @@ async def test_an_invocation_carries_the_user_environment_token_and_json_body(
 ) -> None:
     redactor = Redactor()
     async with local_client(
-        local_server, workflow_domain=workflow_host.domain, redactor=redactor
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["echo"],  # the operator lists it for the project's token
+        redactor=redactor,
     ) as client:
         response = await client.invoke_workflow(
             "echo", "user/42", body={"n": 1}, headers={"X-Trace": "t-1"}
@@ -199,6 +208,132 @@ async def test_a_secret_cut_by_the_limit_leaves_no_fragment(
     assert 0 < len(response.body) <= 10_000
 
 
+# -- the project's token goes only where the operator said ---------------------------------
+
+
+async def test_by_default_the_project_token_goes_to_no_workflow(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    """Anyone can run an endpoint on the shared workflow domain, so being on it is not enough:
+    with no endpoint listed, auth oauth is refused before anything - not even the token
+    request - is sent, and the (real) workflow host receives nothing."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, transport=transport
+    ) as client:
+        with pytest.raises(WorkflowURLRefusedError, match="CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS"):
+            await client.invoke_workflow("enattacker", "u1")
+        with pytest.raises(WorkflowURLRefusedError, match="CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS"):
+            await client.invoke_workflow(f"http://{workflow_host.domain}/echo", "u1")
+    assert transport.requests == []
+    assert workflow_host.seen[before:] == []
+
+
+async def test_the_project_token_goes_only_to_listed_endpoints(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["echo"],
+        transport=transport,
+    ) as client:
+        listed = await client.invoke_workflow("echo", "u1")
+        for unlisted in ("enattacker", f"http://{workflow_host.domain}/enattacker", "echo2"):
+            with pytest.raises(WorkflowAuthRefusedError, match="nothing was sent"):
+                await client.invoke_workflow(unlisted, "u1")
+        # Without the project's token any endpoint on the domain may still be called.
+        own = await client.invoke_workflow(
+            "enattacker", "u1", auth="static_bearer", static_bearer="wf-own-bearer-123"
+        )
+        none = await client.invoke_workflow("enattacker", "u1", auth="none")
+    assert (listed.status_code, own.status_code, none.status_code) == (200, 200, 200)
+    seen = workflow_host.seen[before:]
+    assert [s.path for s in seen] == ["/echo", "/enattacker", "/enattacker"]
+    project_token = seen[0].headers["authorization"]
+    assert project_token.startswith("Bearer pdat_")
+    assert seen[1].headers["authorization"] == "Bearer wf-own-bearer-123"
+    assert "authorization" not in seen[2].headers
+    assert transport.token_requests == 1  # fetched for the listed endpoint only
+
+
+def test_oauth_endpoints_match_exactly() -> None:
+    policy = WorkflowURLPolicy(
+        "m.pipedream.net",
+        ["hooks.example.com", "*.internal.example"],
+        oauth_endpoints=["en1abc", " EO2 ", "hooks.example.com", "https://a.internal.example/"],
+    )
+    for allowed in (
+        "en1abc",
+        "EN1ABC",
+        "eo2",
+        "https://en1abc.m.pipedream.net/any/path?x=1",
+        "https://en1abc.m.pipedream.net:443/",
+        "https://hooks.example.com/run",
+        "https://a.internal.example/x",
+    ):
+        policy.check_oauth(policy.resolve(allowed))
+    for refused in (
+        "en1abd",
+        "en1abc1",
+        "https://en1abc.evil.m.pipedream.net/",  # ends with the domain, is not {id}.{domain}
+        "https://x.en1abc.m.pipedream.net/",
+        "https://m.pipedream.net/en1abc",
+        "https://b.internal.example/",  # allowlisted for calls, not listed for the token
+    ):
+        url = policy.resolve(refused)
+        with pytest.raises(WorkflowAuthRefusedError):
+            policy.check_oauth(url)
+
+
+def test_oauth_endpoints_on_a_loopback_domain_are_paths() -> None:
+    policy = WorkflowURLPolicy("127.0.0.1:8123", oauth_endpoints=["enecho"])
+    for allowed in ("enecho", "http://127.0.0.1:8123/enecho", "http://127.0.0.1:8123/EnEcho/"):
+        policy.check_oauth(policy.resolve(allowed))
+    for refused in (
+        "enaccount",
+        "http://127.0.0.1:8123/",
+        "http://127.0.0.1:8123/enecho/x",
+        "http://127.0.0.1:8123/x/enecho",
+    ):
+        url = policy.resolve(refused)
+        with pytest.raises(WorkflowAuthRefusedError):
+            policy.check_oauth(url)
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [["*.m.pipedream.net"], ["*"], ["en 1"], ["en_1"], ["https://x@y.example"], ["a/b"], [""]],
+)
+def test_bad_oauth_endpoint_entries_are_refused_at_construction(entries: list[str]) -> None:
+    with pytest.raises(InvalidArgumentError):
+        WorkflowURLPolicy("m.pipedream.net", oauth_endpoints=entries)
+    with pytest.raises(InvalidArgumentError, match="a list"):
+        WorkflowURLPolicy("m.pipedream.net", oauth_endpoints="en1abc")
+
+
+async def test_oauth_endpoints_come_from_the_comma_separated_setting(
+    local_server: LocalCredentials, workflow_host: WorkflowHost, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS", " enother, echo ,")
+    settings = Settings(
+        _env_file=None,
+        client_id=local_server.client_id,
+        client_secret=SecretStr(local_server.client_secret),
+        project_id=local_server.project_id,
+        base_url=local_server.base_url,
+        workflow_domain=workflow_host.domain,
+    )
+    assert settings.workflow_oauth_endpoints == ["enother", "echo"]
+    async with ConnectClient.from_settings(settings, redactor=Redactor()) as client:
+        assert (await client.invoke_workflow("echo", "u1")).status_code == 200
+        with pytest.raises(WorkflowAuthRefusedError):
+            await client.invoke_workflow("enattacker", "u1")
+
+
 # -- sent at most once ----------------------------------------------------------------------
 
 
@@ -222,6 +357,28 @@ async def test_a_503_from_a_workflow_is_its_answer_not_a_retry(
         response = await client.invoke_workflow("unavailable", "u1", auth="none")
     assert response.status_code == 503
     assert len(workflow_host.seen) - before == 1
+
+
+async def test_a_401_from_a_workflow_keeps_the_api_token_and_is_not_re_sent(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    """A workflow's 401 says nothing about our token at the Connect API: any workflow could
+    answer 401 to make the client drop a good token (and fetch another on every call)."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server,
+        workflow_domain=workflow_host.domain,
+        workflow_oauth_endpoints=["unauthorized"],
+        transport=transport,
+    ) as client:
+        await client.get_project_info()
+        response = await client.invoke_workflow("unauthorized", "u1")
+        await client.get_project_info()
+        assert client.token_fetches == 1
+    assert response.status_code == 401
+    assert transport.token_requests == 1
+    assert [s.path for s in workflow_host.seen[before:]] == ["/unauthorized"]
 
 
 async def test_a_refused_connection_is_retried_because_nothing_was_sent(
@@ -271,6 +428,44 @@ def test_endpoints_off_the_workflow_domain_are_refused(endpoint: str) -> None:
     policy = WorkflowURLPolicy("m.pipedream.net")
     with pytest.raises(WorkflowURLRefusedError):
         policy.resolve(endpoint)
+
+
+BAD_HOSTS = [
+    "https://en1_abc.m.pipedream.net/",
+    "https://-en1.m.pipedream.net/",
+    "https://en1-.m.pipedream.net/",
+    "https://en1..m.pipedream.net/",
+    "https://en%31abc.m.pipedream.net/",
+    "https://en*.m.pipedream.net/",
+    "https://en$x.m.pipedream.net/",
+    "https://en!x.m.pipedream.net/",
+    "https://en(x).m.pipedream.net/",
+    "https://en,x.m.pipedream.net/",
+    "https://en;x.m.pipedream.net/",
+    "https://en=x.m.pipedream.net/",
+    "https://en~x.m.pipedream.net/",
+    "https://en'x.m.pipedream.net/",
+    "https://xn--.m.pipedream.net/",
+    "https://" + "a" * 64 + ".m.pipedream.net/",  # a label of more than 63
+    "https://" + "a." * 120 + "m.pipedream.net/",  # a name of more than 253
+    "https://hooks_x.example.com/",  # wildcard-allowlisted parent, bad label
+]
+
+
+@pytest.mark.parametrize("endpoint", BAD_HOSTS)
+def test_a_url_host_that_is_not_a_host_name_is_refused(endpoint: str) -> None:
+    policy = WorkflowURLPolicy("m.pipedream.net", ["*.example.com"])
+    with pytest.raises(WorkflowURLRefusedError, match="not a valid host name"):
+        policy.resolve(endpoint)
+
+
+async def test_a_bad_url_host_sends_nothing(local_server: LocalCredentials) -> None:
+    transport = CountingTransport()
+    async with local_client(local_server, transport=transport) as client:
+        for endpoint in BAD_HOSTS:
+            with pytest.raises(WorkflowURLRefusedError):
+                await client.invoke_workflow(endpoint, "u1", auth="none")
+    assert transport.requests == []
 
 
 @pytest.mark.parametrize(
@@ -357,6 +552,52 @@ async def test_bad_invocations_are_refused_before_sending(
         with pytest.raises(InvalidArgumentError, match=why):
             await client.invoke_workflow("en1", "u1", **kwargs)
     assert transport.requests == []
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"x_pd_external_user_id": "someone-else"},
+        {"X_PD_External_User_ID": "someone-else"},
+        {"x-pd_external-user_id": "someone-else"},
+        {"x_pd_environment": "production"},
+        {"AUTHORIZATION": "Bearer x"},
+        {"Proxy_Authorization": "Basic eA=="},
+        {"Host": "evil.example"},
+        {"HOST": "evil.example"},
+        {"content_length": "0"},
+        {"Transfer_Encoding": "chunked"},
+        {"COOKIE": "session=1"},
+        {"Upgrade": "h2c"},
+        {"X-Trace": "1", "x_trace": "2"},  # one header to a server that folds `_`
+    ],
+)
+async def test_reserved_headers_are_refused_in_every_spelling(
+    local_server: LocalCredentials, workflow_host: WorkflowHost, headers: dict[str, str]
+) -> None:
+    """Servers read header names case-insensitively, and many (CGI/WSGI, PHP, some proxies)
+    fold `_` into `-`: `x_pd_external_user_id` would name another user to the workflow. The
+    real workflow host proves nothing was sent."""
+    transport = CountingTransport()
+    before = len(workflow_host.seen)
+    async with local_client(
+        local_server, workflow_domain=workflow_host.domain, transport=transport
+    ) as client:
+        with pytest.raises(InvalidArgumentError, match=r"may not be given|given twice"):
+            await client.invoke_workflow("echo", "u1", auth="none", headers=headers)
+    assert transport.requests == []
+    assert workflow_host.seen[before:] == []
+
+
+async def test_ordinary_headers_with_underscores_still_travel(
+    local_server: LocalCredentials, workflow_host: WorkflowHost
+) -> None:
+    async with local_client(local_server, workflow_domain=workflow_host.domain) as client:
+        response = await client.invoke_workflow(
+            "echo", "u1", auth="none", headers={"X_Request_Id": "r-1", "X-Trace": "t-1"}
+        )
+    assert response.json_body()["headers"]["x_request_id"] == "r-1"
+    assert response.json_body()["headers"]["x-trace"] == "t-1"
 
 
 async def test_a_non_ascii_user_cannot_travel_in_the_header(

@@ -68,6 +68,7 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
                 project_id=local_server.project_id,
                 base_url=local_server.base_url,
                 workflow_domain=domain,
+                workflow_oauth_endpoints=local_server.workflow_endpoints,
                 max_retries=0,
                 timeout=10.0,
             )

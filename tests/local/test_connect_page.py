@@ -9,6 +9,7 @@ from uuid import uuid4
 import pytest
 
 from connect_mcp.local.catalog import find_app
+from connect_mcp.local.connect_page.render import security_headers
 from connect_mcp.local.embedded import LocalCredentials
 from tests.support import access_token, connect_token, http, seed_account
 
@@ -63,6 +64,17 @@ def test_allowed_origins_may_frame_the_page(local_server: LocalCredentials) -> N
     response = http().get(link)
     assert "frame-ancestors https://app.example.com" in response.headers["content-security-policy"]
     assert "x-frame-options" not in response.headers
+
+
+def test_only_origins_reach_the_csp() -> None:
+    """Token creation accepts only origins; the page checks again when it renders (a row
+    stored before that check must not put `*` or a path into frame-ancestors)."""
+    csp = security_headers(
+        frame_origins=["*", "https:", "https://a.example/x", "https://ok.example"]
+    )["Content-Security-Policy"]
+    assert csp.endswith("frame-ancestors https://ok.example")
+    none = security_headers(frame_origins=["*"])["Content-Security-Policy"]
+    assert none.endswith("frame-ancestors 'none'")
 
 
 def test_a_post_from_another_origin_is_refused(local_server: LocalCredentials) -> None:
@@ -278,5 +290,6 @@ def test_an_oversized_form_is_refused(local_server: LocalCredentials) -> None:
     ctok = connect_token(local_server, uuid4().hex)["token"]
     data = {"token": ctok, "app": "openai", "cf_api_key": "k" * 100_000}
     response = _post(local_server, KEYS, data)
-    assert response.status_code == 400
-    assert "could not be read" in response.text
+    assert response.status_code == 413
+    assert "This form is too large" in response.text
+    assert "Traceback" not in response.text

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import logging
+import secrets
 import stat
 import subprocess
 import sys
@@ -17,6 +21,8 @@ from connect_mcp.local.dirlock import DataDirBusyError
 from connect_mcp.local.embedded import EmbeddedServer, LocalCredentials
 from connect_mcp.local.keys import rotate_key
 from connect_mcp.local.seed import seed
+from connect_mcp.log import configure_logging, get_logger
+from connect_mcp.redact import REDACTOR
 from tests.support import access_token, api_headers, connect_token, http, seed_account
 
 SECRETS = {
@@ -209,3 +215,40 @@ def test_rotate_key_command(tmp_path: Path) -> None:
     )
     assert wrong.returncode == 2
     assert "cannot decrypt" in wrong.stderr
+
+
+def test_the_servers_own_keys_are_taught_to_the_redactor(tmp_path: Path) -> None:
+    """Configured or generated, the key that seals every credential (and the digest key, the
+    client secret, the webhook signing key) never leaves a process embedding the server in a
+    log line, an error or a tool result: the process-wide redactor learns them at start. The
+    log line goes through the project's real logging pipeline."""
+    configured = secrets.token_hex(32)
+    material = bytes.fromhex(configured)
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    logs = io.StringIO()
+    configure_logging("debug", stream=logs)
+    try:
+        with EmbeddedServer(tmp_path / "configured", encryption_key=configured) as creds:
+            spellings = [
+                configured,
+                configured.upper(),  # DataKey.parse accepts either case
+                base64.b64encode(material).decode(),
+                base64.urlsafe_b64encode(material).decode().rstrip("="),
+                creds.client_secret,
+            ]
+            get_logger("test").error("oops", detail=" | ".join(spellings))
+        with EmbeddedServer(tmp_path / "generated") as creds:
+            generated = [
+                (tmp_path / "generated" / "encryption.key").read_text().strip(),
+                (tmp_path / "generated" / "digest.key").read_text().strip(),
+                str(creds.webhook_signing_key),
+            ]
+            get_logger("test").error("oops", detail=" | ".join(generated))
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    for secret in [*spellings, *generated]:
+        assert secret not in REDACTOR.scrub(f"value={secret};")
+        assert secret not in logs.getvalue()
+    assert logs.getvalue().count("[REDACTED]") >= len(spellings) + len(generated)

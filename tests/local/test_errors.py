@@ -12,7 +12,14 @@ from uuid import uuid4
 import pytest
 
 from connect_mcp.local.embedded import LocalCredentials
-from tests.support import access_token, api_headers, connect_token, http, seed_account
+from tests.support import (
+    NOT_ORIGINS,
+    access_token,
+    api_headers,
+    connect_token,
+    http,
+    seed_account,
+)
 
 
 def _url(creds: LocalCredentials, path: str) -> str:
@@ -148,6 +155,29 @@ def _snapshot(creds: LocalCredentials, user: str) -> tuple[Any, Any]:
     return accounts, users
 
 
+@pytest.mark.parametrize("origin", NOT_ORIGINS)
+def test_allowed_origins_must_be_origins(local_server: LocalCredentials, origin: str) -> None:
+    """They become the Connect page's CSP frame-ancestors (see connect_mcp/origins.py)."""
+    response = http().post(
+        _url(local_server, "/tokens"),
+        json={"external_user_id": "u", "allowed_origins": ["https://ok.example.com", origin]},
+        headers=api_headers(local_server),
+    )
+    assert response.status_code == 400, origin
+    assert "is not an origin: an origin is scheme://host[:port]" in response.json()["error"]
+
+
+def test_allowed_origins_are_capped(local_server: LocalCredentials) -> None:
+    origins = [f"https://a{i}.example.com" for i in range(51)]
+    response = http().post(
+        _url(local_server, "/tokens"),
+        json={"external_user_id": "u", "allowed_origins": origins},
+        headers=api_headers(local_server),
+    )
+    assert response.status_code == 400
+    assert "at most 50" in response.json()["error"]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -180,8 +210,12 @@ def test_bad_token_requests(
 def test_malformed_bodies(local_server: LocalCredentials, raw: bytes) -> None:
     headers = {**api_headers(local_server), "content-type": "application/json"}
     response = http().post(_url(local_server, "/tokens"), content=raw, headers=headers)
-    assert response.status_code == 400
-    assert "JSON" in response.json()["error"] or "larger than" in response.json()["error"]
+    if len(raw) > 256 * 1024:  # over the body limit: refused as too large, unread
+        assert response.status_code == 413
+        assert "larger than" in response.json()["error"]
+    else:
+        assert response.status_code == 400
+        assert "JSON" in response.json()["error"]
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ def _client(creds: LocalCredentials, **kwargs: object) -> ConnectClient:
         project_id=creds.project_id,
         base_url=creds.base_url,
         workflow_domain=urlsplit(creds.base_url).netloc,
+        workflow_oauth_endpoints=creds.workflow_endpoints,  # as the embedded backend does
         max_retries=0,
         timeout=10.0,
         redactor=Redactor(),
@@ -47,6 +48,40 @@ async def test_echo_runs_for_the_user_and_hides_the_token(local_server: LocalCre
     assert echo["headers"]["x-trace"] == "abc"
     assert echo["headers"]["authorization"] == "[REDACTED]"
     assert "Bearer" not in response.body
+
+
+def test_echo_does_not_echo_secrets(local_server: LocalCredentials) -> None:
+    """The demo workflow models good behaviour: values of credential headers and of
+    secret-named headers, query parameters and JSON fields (at any depth) come back masked;
+    everything else - neutral fields included - is echoed as sent."""
+    token = access_token(local_server)
+    secret = "sk-echo-" + uuid4().hex
+    response = http().post(
+        f"{local_server.base_url}/{ECHO}",
+        params={"api_key": secret, "access_token": secret, "page": "2"},
+        headers={
+            "Authorization": f"Bearer {token}",
+            "x-pd-external-user-id": "echo-user",
+            "X-Api-Key": secret,
+            "x_auth_token": secret,
+            "Cookie": f"s={secret}",
+            "x-trace": "t-1",
+        },
+        json={"password": secret, "nested": [{"client_secret": secret, "n": 1}], "note": "hi"},
+    )
+    assert response.status_code == 200, response.text
+    assert secret not in response.text
+    assert token not in response.text
+    echo = response.json()
+    assert echo["query"] == {"api_key": "[REDACTED]", "access_token": "[REDACTED]", "page": "2"}
+    for name in ("authorization", "x-api-key", "x_auth_token", "cookie"):
+        assert echo["headers"][name] == "[REDACTED]", name
+    assert echo["headers"]["x-trace"] == "t-1"
+    assert echo["body"] == {
+        "password": "[REDACTED]",
+        "nested": [{"client_secret": "[REDACTED]", "n": 1}],
+        "note": "hi",
+    }
 
 
 async def test_account_workflow_uses_the_users_account(local_server: LocalCredentials) -> None:

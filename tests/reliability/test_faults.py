@@ -150,6 +150,7 @@ async def test_tools_under_upstream_faults(
             client={
                 "transport": upstream.transport,
                 "workflow_domain": domain,
+                "workflow_oauth_endpoints": creds.workflow_endpoints,
                 "timeout": TIMEOUT,
                 "max_retries": 2,
                 "max_retry_time": 1.0,

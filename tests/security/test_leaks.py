@@ -110,7 +110,11 @@ def test_no_generated_secret_leaves_the_process(
         sessions: dict[str, Client] = {}
         for mode in ("auto", "legacy"):
             server = make_server(
-                creds, user, workflow_domain=host.netloc, client={"workflow_domain": host.netloc}
+                creds,
+                user,
+                workflow_domain=host.netloc,
+                # The careless workflow is one the operator trusts with the project's token.
+                client={"workflow_domain": host.netloc, "workflow_oauth_endpoints": ["en1abc"]},
             )
             client = Client(server, mode=mode, elicitation_callback=answer("decline", log=asked))
             sessions[mode] = stack.enter_context(portal.wrap_async_context_manager(client))
@@ -272,6 +276,7 @@ def test_no_generated_secret_on_the_stdio_streams(
             "PIPEDREAM_CLIENT_ID": creds.client_id,
             "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
             "PIPEDREAM_WORKFLOW_DOMAIN": host.netloc,
+            "CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS": "en1abc",
             "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"),
             "CONNECT_MCP_LOG_LEVEL": "debug",
         }

@@ -102,7 +102,7 @@ async def test_loopback_disguises_never_reach_the_other_listener(
             local_server,
             new_user(),
             workflow_domain=allowed.netloc,
-            client={"workflow_domain": allowed.netloc},
+            client={"workflow_domain": allowed.netloc, "workflow_oauth_endpoints": ["en123abc"]},
         )
         async with Client(server) as c:
             for endpoint in loopback_disguises(allowed.netloc, evil.port):
@@ -143,7 +143,13 @@ async def test_lookalike_hosts_are_refused_before_any_request(
 ) -> None:
     recorder = Recorder()
     server = make_server(
-        local_server, new_user(), client={"transport": recorder, "base_url": "https://api.example"}
+        local_server,
+        new_user(),
+        client={
+            "transport": recorder,
+            "base_url": "https://api.example",
+            "workflow_oauth_endpoints": ["en123abc"],
+        },
     )
     ran = 0
     async with Client(server) as c:
@@ -197,7 +203,10 @@ async def test_redirects_are_not_followed(local_server: LocalCredentials, status
     with Listener() as evil:
         with redirector(status, f"http://127.0.0.1:{evil.port}/steal") as (netloc, seen):
             server = make_server(
-                local_server, new_user(), workflow_domain=netloc, client={"workflow_domain": netloc}
+                local_server,
+                new_user(),
+                workflow_domain=netloc,
+                client={"workflow_domain": netloc, "workflow_oauth_endpoints": ["en123abc"]},
             )
             async with Client(server) as c:
                 oauth = await call(c, "invoke_workflow", {"endpoint": "en123abc"})
@@ -214,3 +223,53 @@ async def test_redirects_are_not_followed(local_server: LocalCredentials, status
         assert data(result)["status"] == status  # the redirect is the workflow's answer
         assert BEARER not in text(result)
     print(f"\n[ssrf/redirect {status}] 2 invocations: redirect returned, not followed")
+
+
+async def test_the_project_token_goes_to_no_endpoint_by_default(
+    local_server: LocalCredentials,
+) -> None:
+    """The last review's top risk: anyone can run an endpoint on the shared workflow domain, so
+    a model could name one it controls and receive the project's Pipedream token. The listener
+    stands in for that endpoint's host: with no endpoint listed by the operator, auth oauth
+    (the default) is refused and nothing at all arrives there."""
+    with Listener() as host:
+        server = make_server(
+            local_server,
+            new_user(),
+            workflow_domain=host.netloc,
+            client={"workflow_domain": host.netloc},
+        )
+        async with Client(server) as c:
+            for args in (
+                {"endpoint": "en123abc"},
+                {"endpoint": "enattacker", "auth": "oauth", "body": {"x": 1}},
+                {"endpoint": f"http://{host.netloc}/enattacker", "method": "GET"},
+            ):
+                result = await c.call_tool("invoke_workflow", args)
+                assert result.is_error, (args, text(result))
+                assert "nothing was sent" in text(result), text(result)
+                assert "CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS" in text(result)
+    assert host.requests == []
+
+
+async def test_the_project_token_goes_only_to_endpoints_the_operator_listed(
+    local_server: LocalCredentials,
+) -> None:
+    with Listener() as host:
+        server = make_server(
+            local_server,
+            new_user(),
+            workflow_domain=host.netloc,
+            client={"workflow_domain": host.netloc, "workflow_oauth_endpoints": ["en123abc"]},
+        )
+        async with Client(server) as c:
+            listed = await call(c, "invoke_workflow", {"endpoint": "en123abc"})
+            stolen = await c.call_tool("invoke_workflow", {"endpoint": "enattacker"})
+            plain = await call(c, "invoke_workflow", {"endpoint": "enattacker", "auth": "none"})
+    assert data(listed)["status"] == 200
+    assert stolen.is_error
+    assert "CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS" in text(stolen)
+    assert data(plain)["status"] == 200
+    assert [r["path"] for r in host.requests] == ["/en123abc", "/enattacker"]
+    assert host.requests[0]["headers"]["authorization"].startswith("Bearer ")
+    assert "authorization" not in host.requests[1]["headers"]

@@ -5,28 +5,44 @@ id travels in the path)."""
 from __future__ import annotations
 
 import json
+import os
 import time
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from mcp import Client
 from mcp.server import MCPServer
 
+from connect_mcp.config import Settings
+from connect_mcp.connect import WorkflowAuthRefusedError
 from connect_mcp.local.embedded import LocalCredentials
+from connect_mcp.local.workflows import BUILT_IN
+from connect_mcp.server.serve import open_backend
 from connect_mcp.server.state import ServerState
 from tests.server.helpers import ERAS, Listener, call, data, make_server, new_user, text
 from tests.support import seed_account
 
 
 def _server(
-    creds: LocalCredentials, user: str, domain: str, limit: int = 16_384
+    creds: LocalCredentials,
+    user: str,
+    domain: str,
+    limit: int = 16_384,
+    oauth: tuple[str, ...] = ("en123abc",),
 ) -> MCPServer[ServerState]:
+    """`oauth`: the endpoints the operator lists for the project's token (the stand-in
+    workflow `en123abc` by default)."""
     return make_server(
         creds,
         user,
         workflow_domain=domain,
         workflow_response_limit=limit,
-        client={"workflow_domain": domain, "workflow_response_limit": limit},
+        client={
+            "workflow_domain": domain,
+            "workflow_response_limit": limit,
+            "workflow_oauth_endpoints": oauth,
+        },
     )
 
 
@@ -115,7 +131,7 @@ async def test_built_in_workflows_of_the_local_server(
     user = new_user()
     seed_account(local_server, user, "openai", {"api_key": "sk-test-0123456789abcdef"})
     domain = urlsplit(local_server.base_url).netloc
-    async with Client(_server(local_server, user, domain), mode=mode) as c:
+    async with Client(_server(local_server, user, domain, oauth=BUILT_IN), mode=mode) as c:
         echo = await call(c, "invoke_workflow", {"endpoint": "enecho", "body": {"x": 1}})
         used = await call(
             c, "invoke_workflow", {"endpoint": "enaccount", "body": {"app": "openai"}}
@@ -143,7 +159,12 @@ async def test_a_workflow_that_times_out_is_not_resent_nor_retried_by_invitation
             local_server,
             new_user(),
             workflow_domain=host.netloc,
-            client={"workflow_domain": host.netloc, "timeout": 0.5, "max_retries": 3},
+            client={
+                "workflow_domain": host.netloc,
+                "workflow_oauth_endpoints": ["en123abc"],
+                "timeout": 0.5,
+                "max_retries": 3,
+            },
         )
         async with Client(server) as c:
             result = await c.call_tool("invoke_workflow", {"endpoint": "en123abc"})
@@ -152,3 +173,25 @@ async def test_a_workflow_that_times_out_is_not_resent_nor_retried_by_invitation
         assert "may already have been acted on" in message
         assert "Try again later" not in message
         assert len(host.requests) == 1
+
+
+async def test_the_embedded_backend_lets_the_token_reach_its_built_in_workflows_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The offline default still works: `serve`'s embedded backend lists the local server's
+    built-in workflows (and only those, plus the operator's) for auth oauth."""
+    for name in list(os.environ):
+        if name.startswith(("CONNECT_MCP_", "PIPEDREAM_")):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS", "enmine")
+    with open_backend(Settings(_env_file=None, data_dir=tmp_path / "data")) as backend:
+        assert backend.embedded
+        async with backend.connect() as client:
+            echo = await client.invoke_workflow("enecho", "u1", body={"n": 1})
+            account = await client.invoke_workflow("enaccount", "u1", body={"app": "openai"})
+            mine = await client.invoke_workflow("enmine", "u1")  # listed: sent, 404 locally
+            with pytest.raises(WorkflowAuthRefusedError):
+                await client.invoke_workflow("enother", "u1")
+    assert echo.status_code == 200
+    assert account.status_code == 404  # no account connected: the workflow ran
+    assert mine.status_code == 404

@@ -23,7 +23,7 @@ from connect_mcp.local.connect_page import flow, views
 from connect_mcp.local.connect_page.fields import check_form, form_fields
 from connect_mcp.local.connect_page.flow import Link, LinkProblem
 from connect_mcp.local.connect_page.render import STYLESHEET, page, security_headers
-from connect_mcp.local.http import state_of
+from connect_mcp.local.http import ApiError, read_body, state_of
 from connect_mcp.local.state import LocalState
 
 PAGE_PATH = views.PAGE_PATH
@@ -82,18 +82,17 @@ def _foreign_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """The url-encoded body (first value of each name), or None if it is not one."""
+    """The url-encoded body (first value of each name), or None if it is not one. Read within
+    MAX_FORM (`read_body`: Content-Length first, then a counted stream), else `ApiError` 413."""
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind != "application/x-www-form-urlencoded":
         return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():  # bounded: never buffers more than MAX_FORM
-        size += len(chunk)
-        if size > MAX_FORM:
-            return None
-        chunks.append(chunk)
-    raw = b"".join(chunks).decode("utf-8", "replace")
+    try:
+        raw = (await read_body(request, MAX_FORM)).decode("utf-8", "replace")
+    except ApiError as exc:
+        if exc.status == 413:
+            raise
+        return None
     form: dict[str, str] = {}
     for key, value in parse_qsl(raw, keep_blank_values=True):
         form.setdefault(key, value)
@@ -116,7 +115,20 @@ async def _posted(
             ),
             status=403,
         )
-    form = await _form(request)
+    try:
+        form = await _form(request)
+    except ApiError:  # 413: the only error `_form` lets through
+        return page(
+            "problem.html",
+            views.base(
+                request,
+                title="This form is too large",
+                message=f"Forms for this page may be at most {MAX_FORM // 1024} KiB.",
+                hint="Open the connect link again and fill in only the fields asked for.",
+                back_url=None,
+            ),
+            status=413,
+        )
     if form is None:
         return page(
             "problem.html",

@@ -24,6 +24,8 @@ from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse
 
+from connect_mcp.origins import is_origin
+
 if TYPE_CHECKING:
     from jinja2 import Environment
     from markupsafe import Markup
@@ -86,7 +88,8 @@ def security_headers(
         source = _csp_source(origin) if origin else None
         if source and source not in targets:
             targets.append(source)
-    frames = [s for s in (_csp_source(o) for o in frame_origins) if s] or ["'none'"]
+    # Token creation accepts only origins; checked again here for rows stored before it did.
+    frames = [o for o in frame_origins if is_origin(o)] or ["'none'"]
     csp = (
         "default-src 'none'; style-src 'self'; img-src 'self' data:; base-uri 'none'; "
         f"form-action {' '.join(targets)}; frame-ancestors {' '.join(frames)}"

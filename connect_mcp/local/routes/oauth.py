@@ -4,21 +4,28 @@ from __future__ import annotations
 
 import secrets
 from typing import Any
+from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import Response
 
-from connect_mcp.local.http import ApiError, json_object, json_ok, state_of
+from connect_mcp.local.http import ApiError, json_object, json_ok, read_body, state_of
 
 ACCESS_TOKEN_TTL = 3600
 
 
 async def _credentials_body(request: Request) -> dict[str, Any]:
-    """The official SDKs send JSON; OAuth tooling sends a form. Accept both."""
+    """The official SDKs send JSON; OAuth tooling sends a form. Accept both, each read
+    within the body limit (`read_body`: 413 beyond it)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
-        form = await request.form()
-        return {k: v for k, v in form.items() if isinstance(v, str)}
+        raw = (await read_body(request)).decode("utf-8", "replace")
+        form: dict[str, Any] = {}
+        for name, value in parse_qsl(raw, keep_blank_values=True):
+            if name in form:  # RFC 6749 3.2: a parameter must not be sent twice
+                raise ApiError(400, f"the form parameter {name[:40]!r} is repeated")
+            form[name] = value
+        return form
     return await json_object(request)
 
 

@@ -22,6 +22,7 @@ from connect_mcp.local.http import (
     state_of,
 )
 from connect_mcp.local.store import ConnectTokenRow
+from connect_mcp.origins import ORIGIN_FORM, is_origin
 
 DEFAULT_TTL = 4 * 3600
 MAX_TTL = 14_400
@@ -38,12 +39,23 @@ def _expires_in(body: dict[str, Any]) -> int:
     return value
 
 
+MAX_ORIGINS = 50
+
+
 def _origins(body: dict[str, Any]) -> tuple[str, ...]:
+    """Plain origins only: they become the Connect page's CSP `frame-ancestors`."""
     value = body.get("allowed_origins")
     if value is None:
         return ()
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise ApiError(400, "allowed_origins must be a list of strings")
+    if len(value) > MAX_ORIGINS:
+        raise ApiError(400, f"allowed_origins may list at most {MAX_ORIGINS} origins")
+    for origin in value:
+        if not is_origin(origin):
+            raise ApiError(
+                400, f"allowed_origins entry {origin[:80]!r} is not an origin: {ORIGIN_FORM}"
+            )
     return tuple(value)
 
 
