@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     #: The address people's browsers use to reach this HTTP server (behind a proxy, say);
     #: confirmation page links start with it. Default: the address the server listens on.
     public_url: str | None = Field(default=None, validation_alias=_env("CONNECT_MCP_PUBLIC_URL"))
-    workflow_allowlist: list[str] = Field(
+    workflow_allowlist: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=_env("CONNECT_MCP_WORKFLOW_ALLOWLIST")
     )
     workflow_response_limit: int = Field(
@@ -112,10 +112,15 @@ class Settings(BaseSettings):
         default_factory=list, validation_alias=_env("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS")
     )
 
-    @field_validator("workflow_oauth_endpoints", mode="before")
+    @field_validator("workflow_allowlist", "workflow_oauth_endpoints", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
+        """Lists in the environment: `a,b` as people write them, or a JSON list."""
         if isinstance(value, str):
+            if value.lstrip().startswith("["):
+                import json
+
+                return json.loads(value)
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 

@@ -188,3 +188,17 @@ def test_dns_rebinding_allowlist_for_wildcard_binds() -> None:
     assert not transport_security(
         "0.0.0.0", Settings(allowed_hosts="*")
     ).enable_dns_rebinding_protection
+
+
+@pytest.mark.parametrize(
+    "raw", ["hooks.example.com, *.internal.example", '["hooks.example.com", "*.internal.example"]']
+)
+def test_list_settings_read_as_people_write_them(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    """Comma-separated (as the README shows) or a JSON list; a comma list used to crash start-up."""
+    from connect_mcp.config import Settings
+
+    monkeypatch.setenv("CONNECT_MCP_WORKFLOW_ALLOWLIST", raw)
+    monkeypatch.setenv("CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS", raw)
+    settings = Settings()
+    assert settings.workflow_allowlist == ["hooks.example.com", "*.internal.example"]
+    assert settings.workflow_oauth_endpoints == ["hooks.example.com", "*.internal.example"]
