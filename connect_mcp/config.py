@@ -93,6 +93,9 @@ class Settings(BaseSettings):
     #: Extra Host names (comma-separated) the HTTP server accepts besides loopback and this
     #: machine's hostname; "*" turns the Host check off.
     allowed_hosts: str = Field(default="", validation_alias=_env("CONNECT_MCP_ALLOWED_HOSTS"))
+    #: Publish each tool's `outputSchema` in `tools/list` (off: results still carry
+    #: `structuredContent`; the schemas cost ~5 KB of context on every turn).
+    output_schemas: bool = Field(default=False, validation_alias=_env("CONNECT_MCP_OUTPUT_SCHEMAS"))
 
     # --- ours: the embedded / standalone local Connect server -------------------------
     data_dir: Path = Field(

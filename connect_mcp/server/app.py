@@ -81,7 +81,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
     hooks = ToolHooks(
         principal=session_principal, writer=session_writer, runtime=session_runtime, gate=make_gate
     )
-    register_all(mcp, hooks)
+    register_all(mcp, hooks, output_schemas=config.output_schemas)
     mcp.middleware.append(Guard())
     mcp.middleware.append(UnknownPrompt(mcp))  # -32602, not an internal error
     mcp.middleware.insert(0, expired_confirmation)
