@@ -152,24 +152,40 @@ class Redactor:
 
     def scrub_obj(self, value: Any) -> Any:
         """Structural and by-value redaction of a JSON-like tree; returns a new tree."""
+        kind = type(value)  # exact types first: this runs over every result, node by node
+        if kind is str:
+            return self.scrub(value)
+        if kind in _PLAIN_SCALARS:
+            return value
+        if kind is dict:
+            return self._scrub_mapping(value)
+        if kind is list or kind is tuple:
+            return [self.scrub_obj(item) for item in value]
         if isinstance(value, str):
             return self.scrub(value)
         if isinstance(value, SecretStr):
             return REDACTED
         if isinstance(value, Mapping):
-            out: dict[Any, Any] = {}
-            for key, item in value.items():
-                name = str(key)
-                if name == "credentials" and isinstance(item, Mapping):
-                    out[key] = sorted(str(k) for k in item)
-                elif is_secret_name(name) and item not in (None, "", [], {}):
-                    out[key] = REDACTED
-                else:
-                    out[self.scrub(key) if isinstance(key, str) else key] = self.scrub_obj(item)
-            return out
+            return self._scrub_mapping(value)
         if isinstance(value, list | tuple):
             return [self.scrub_obj(item) for item in value]
         return value
+
+    def _scrub_mapping(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = key if type(key) is str else str(key)
+            if name == "credentials" and isinstance(item, Mapping):
+                out[key] = sorted(str(k) for k in item)
+            elif is_secret_name(name) and item not in (None, "", [], {}):
+                out[key] = REDACTED
+            else:
+                out[self.scrub(key) if isinstance(key, str) else key] = self.scrub_obj(item)
+        return out
+
+
+#: Leaves `scrub_obj` returns as they are (exact types; subclasses take the general path).
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
 
 
 class _Memo(dict[str, str]):
