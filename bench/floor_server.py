@@ -3,13 +3,20 @@
 Run by path (`python bench/floor_server.py --stdio` or `--http`), so its cold start pays for
 nothing but the SDK. With `--http` it binds 127.0.0.1 on a free port, prints `PORT <n>` on
 stdout and serves streamable HTTP at /mcp (no auth: the SDK's floor).
+
+With `--connect-user U` (and `PIPEDREAM_*` in the environment) it also has `fetch()`, which
+makes the very Connect call `list_accounts` makes (U's first 20 accounts, with credentials,
+through `ConnectClient`) and returns only how many came back: the floor plus our upstream
+round trip, without any of our MCP layer (figure 2's diagnostic rows).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 import sys
+from typing import Any
 
 from mcp.server import MCPServer
 
@@ -22,10 +29,40 @@ async def add(a: int, b: int) -> int:
     return a + b
 
 
+def with_connect_call(user: str) -> None:
+    """Add `fetch()`: one `ConnectClient.list_accounts` per call, on one client per process."""
+    from connect_mcp.connect import ConnectClient
+
+    client: list[Any] = []
+
+    async def fetch() -> int:
+        """List the user's accounts through Connect; return how many."""
+        if not client:
+            client.append(
+                ConnectClient(
+                    client_id=os.environ["PIPEDREAM_CLIENT_ID"],
+                    client_secret=os.environ["PIPEDREAM_CLIENT_SECRET"],
+                    project_id=os.environ["PIPEDREAM_PROJECT_ID"],
+                    base_url=os.environ["PIPEDREAM_BASE_URL"],
+                    token_rate_per_minute=None,
+                    account_rate_per_window=None,
+                )
+            )
+        page = await client[0].list_accounts(
+            external_user_id=user, include_credentials=True, limit=20
+        )
+        return len(page.data)
+
+    mcp.add_tool(fetch)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--http", action="store_true")
+    parser.add_argument("--connect-user")
     args = parser.parse_args()
+    if args.connect_user:
+        with_connect_call(args.connect_user)
     if not args.http:
         mcp.run()  # stdio
         return

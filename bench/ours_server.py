@@ -6,6 +6,10 @@ the client's pacer and on the embedded server (Pipedream's 2,000 account reads p
 would otherwise make 10,000 calls a 25-minute wait that measures nothing but the pacer).
 Cold start uses the real `connect-mcp serve` instead.
 
+With `PIPEDREAM_BASE_URL`, `PIPEDREAM_PROJECT_ID`, `PIPEDREAM_CLIENT_ID` and
+`PIPEDREAM_CLIENT_SECRET` in the environment it starts no embedded server and uses that
+backend instead (a `connect-mcp local` in another process, as `serve` would with credentials).
+
     python -m bench.ours_server --data-dir DIR --user USER          # stdio, write permission
     python -m bench.ours_server --data-dir DIR --http --jwt-secret S  # prints PORT <n>
 """
@@ -13,6 +17,7 @@ Cold start uses the real `connect-mcp serve` instead.
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from pathlib import Path
 
@@ -31,7 +36,7 @@ def main() -> None:
 
     from connect_mcp.config import Settings
     from connect_mcp.connect import ConnectClient
-    from connect_mcp.local.embedded import EmbeddedServer
+    from connect_mcp.local.embedded import EmbeddedServer, LocalCredentials
     from connect_mcp.log import configure_logging
     from connect_mcp.redact import REDACTOR
     from connect_mcp.server.app import build_server
@@ -42,10 +47,19 @@ def main() -> None:
 
     settings = Settings(log_level="warning")
     configure_logging(settings.log_level)
-    server = EmbeddedServer(
-        args.data_dir, token_rate_per_minute=UNLIMITED, account_rate_per_window=UNLIMITED
-    )
-    creds = server.start()
+    server: EmbeddedServer | None = None
+    if os.environ.get("PIPEDREAM_BASE_URL"):
+        creds = LocalCredentials(
+            base_url=os.environ["PIPEDREAM_BASE_URL"],
+            project_id=os.environ["PIPEDREAM_PROJECT_ID"],
+            client_id=os.environ["PIPEDREAM_CLIENT_ID"],
+            client_secret=os.environ["PIPEDREAM_CLIENT_SECRET"],
+        )
+    else:
+        server = EmbeddedServer(
+            args.data_dir, token_rate_per_minute=UNLIMITED, account_rate_per_window=UNLIMITED
+        )
+        creds = server.start()
     REDACTOR.add(creds.client_secret)
     domain = creds.base_url.removeprefix("http://")
 
@@ -94,7 +108,8 @@ def main() -> None:
             uvicorn.Config(app, log_config=None, access_log=False, lifespan="on", ws="none")
         ).run(sockets=[sock])
     finally:
-        server.stop()
+        if server is not None:
+            server.stop()
 
 
 if __name__ == "__main__":

@@ -124,6 +124,10 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    #: Publish each tool's `outputSchema` in `tools/list` (off: results still carry
+    #: `structuredContent`; the schemas cost ~5 KB of context on every turn).
+    output_schemas: bool = Field(default=False, validation_alias=_env("CONNECT_MCP_OUTPUT_SCHEMAS"))
+
     # --- ours: the embedded / standalone local Connect server -------------------------
     data_dir: Path = Field(
         default_factory=default_data_dir, validation_alias=_env("CONNECT_MCP_DATA_DIR")

@@ -83,6 +83,9 @@ class Redactor:
         self._lock = threading.Lock()
         self._secrets: set[str] = set()
         self._generations: tuple[_Generation, ...] = ()
+        # Scrubbed strings of the current pattern set: the generations they were scrubbed
+        # with, and text -> scrubbed. See `scrub`.
+        self._memo: tuple[tuple[_Generation, ...], _Memo] = ((), _Memo())
 
     def __repr__(self) -> str:
         return f"<Redactor secrets={len(self._secrets)}>"
@@ -122,38 +125,99 @@ class Redactor:
         self.add_all(_string_leaves(values))
 
     def scrub(self, text: str) -> str:
-        """Replace every known secret (in any of its encodings) in `text`."""
-        patterns = [g.pattern for g in self._generations]
-        if not patterns or len(text) < MIN_SECRET_LENGTH:  # no variant is shorter
+        """Replace every known secret (in any of its encodings) in `text`.
+
+        Results are memoised per set of patterns: the same ids, names, timestamps and
+        summaries leave the process call after call, and a lookup is ~50x cheaper than
+        running every generation's pattern again. The memo belongs to one `_generations`
+        tuple (identity); learning a secret makes a new tuple, and the first scrub that sees
+        it starts an empty memo, so no string is ever answered from a memo made before a
+        secret it contains was known. An entry computed with an older tuple by a racing
+        thread lands only in that older tuple's memo, which nobody reads again.
+        """
+        generations = self._generations
+        if not generations or len(text) < MIN_SECRET_LENGTH:  # no variant is shorter
             return text
-        if len(patterns) == 1:  # the common case: no spans to merge across generations
-            out = patterns[0].sub(REDACTED, text)
+        memo_of, memo = self._memo
+        if memo_of is generations:
+            hit = memo.get(text)
+            if hit is not None:
+                return hit
         else:
-            out = _mask(text, _union(m.span() for p in patterns for m in p.finditer(text)))
-        if _BREAK_HINT.search(out):
-            out = _scrub_across_breaks(patterns, out)
+            memo = _Memo()
+            self._memo = (generations, memo)
+        out = _scrub_with([g.pattern for g in generations], text)
+        memo.put(text, out)
         return out
 
     def scrub_obj(self, value: Any) -> Any:
         """Structural and by-value redaction of a JSON-like tree; returns a new tree."""
+        kind = type(value)  # exact types first: this runs over every result, node by node
+        if kind is str:
+            return self.scrub(value)
+        if kind in _PLAIN_SCALARS:
+            return value
+        if kind is dict:
+            return self._scrub_mapping(value)
+        if kind is list or kind is tuple:
+            return [self.scrub_obj(item) for item in value]
         if isinstance(value, str):
             return self.scrub(value)
         if isinstance(value, SecretStr):
             return REDACTED
         if isinstance(value, Mapping):
-            out: dict[Any, Any] = {}
-            for key, item in value.items():
-                name = str(key)
-                if name == "credentials" and isinstance(item, Mapping):
-                    out[key] = sorted(str(k) for k in item)
-                elif is_secret_name(name) and item not in (None, "", [], {}):
-                    out[key] = REDACTED
-                else:
-                    out[self.scrub(key) if isinstance(key, str) else key] = self.scrub_obj(item)
-            return out
+            return self._scrub_mapping(value)
         if isinstance(value, list | tuple):
             return [self.scrub_obj(item) for item in value]
         return value
+
+    def _scrub_mapping(self, value: Mapping[Any, Any]) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            name = key if type(key) is str else str(key)
+            if name == "credentials" and isinstance(item, Mapping):
+                out[key] = sorted(str(k) for k in item)
+            elif is_secret_name(name) and item not in (None, "", [], {}):
+                out[key] = REDACTED
+            else:
+                out[self.scrub(key) if isinstance(key, str) else key] = self.scrub_obj(item)
+        return out
+
+
+#: Leaves `scrub_obj` returns as they are (exact types; subclasses take the general path).
+_PLAIN_SCALARS = frozenset({int, float, bool, type(None)})
+
+
+class _Memo(dict[str, str]):
+    """text -> scrubbed text, bounded: a string longer than `MAX_TEXT` (a workflow's body) is
+    not kept, and once the kept text passes `MAX_CHARS` the memo starts again - the hot
+    strings come back on the next calls."""
+
+    MAX_TEXT = 4096
+    MAX_CHARS = 1_000_000
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.chars = 0
+
+    def put(self, text: str, scrubbed: str) -> None:
+        if len(text) > self.MAX_TEXT:
+            return
+        if self.chars >= self.MAX_CHARS:
+            self.clear()
+            self.chars = 0
+        self[text] = scrubbed
+        self.chars += len(text) + len(scrubbed)
+
+
+def _scrub_with(patterns: list[re.Pattern[str]], text: str) -> str:
+    if len(patterns) == 1:  # the common case: no spans to merge across generations
+        out = patterns[0].sub(REDACTED, text)
+    else:
+        out = _mask(text, _union(m.span() for p in patterns for m in p.finditer(text)))
+    if _BREAK_HINT.search(out):
+        out = _scrub_across_breaks(patterns, out)
+    return out
 
 
 @dataclass(frozen=True)

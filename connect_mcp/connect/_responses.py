@@ -32,23 +32,32 @@ M = TypeVar("M", bound=BaseModel)
 MESSAGE_LIMIT = 500
 
 
+#: JSON leaves: nothing below them to learn from (checked by exact type - `json.loads` makes
+#: no subclasses - because this walk runs over every response, app catalog entries included).
+_LEAVES = frozenset({str, int, float, bool, type(None)})
+
+
 def learn_secrets(data: Any, redactor: Redactor) -> None:
     """Remember every credential value and every secret-named field of a response, before
     anything else sees it - so no later string can carry it."""
-    if isinstance(data, Mapping):
+    kind = type(data)
+    if kind is dict or (kind is not list and isinstance(data, Mapping)):
         for key, value in data.items():
-            name = str(key)
+            name = key if type(key) is str else str(key)
             if name == "credentials" and isinstance(value, Mapping):
                 redactor.add_mapping(value)
-            elif is_secret_name(name) and isinstance(value, str):
+                continue
+            secret = is_secret_name(name)
+            if secret and isinstance(value, str):
                 redactor.add(value)
-            elif is_secret_name(name) and isinstance(value, Mapping | list):
+            elif secret and isinstance(value, Mapping | list):
                 redactor.add_mapping({"value": value})
-            else:
+            elif type(value) not in _LEAVES:
                 learn_secrets(value, redactor)
-    elif isinstance(data, list):
+    elif kind is list or isinstance(data, list):
         for item in data:
-            learn_secrets(item, redactor)
+            if type(item) not in _LEAVES:
+                learn_secrets(item, redactor)
 
 
 def parse_json(

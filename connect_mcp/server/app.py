@@ -104,7 +104,7 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
     hooks = ToolHooks(
         principal=session_principal, writer=session_writer, runtime=session_runtime, gate=make_gate
     )
-    register_all(mcp, hooks)
+    register_all(mcp, hooks, output_schemas=config.output_schemas)
     if store is not None and config.confirm_page_url is not None:
         from connect_mcp.server.confirm_page import Site, routes
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.elicitation import AcceptedElicitation
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -20,6 +21,13 @@ from connect_mcp.tools._base import Principal, ToolRuntime
 
 #: Claim carrying the permission inside our verified `AccessToken.claims`.
 PERM_CLAIM = "perm"
+
+#: The SDK wraps every value a resolver returns as `AcceptedElicitation[Any]` (two or three
+#: resolvers per tool call). pydantic keeps parametrized generic classes only in a
+#: `WeakValueDictionary`, so with no strong reference the class was built again - schema
+#: generation included - each time the garbage collector had freed it: about one call in
+#: four. Holding it here keeps the one class alive for the life of the process.
+_ACCEPTED_ANY = AcceptedElicitation[Any]
 
 
 def principal_for(state: ServerState) -> Principal | None:

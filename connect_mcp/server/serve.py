@@ -166,6 +166,7 @@ def server_config(
         fixed_principal=principal,
         verifier=verifier,
         public_url=public_url,
+        output_schemas=settings.output_schemas,
     )
 
 

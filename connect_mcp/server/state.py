@@ -47,6 +47,8 @@ class ServerConfig:
     #: HTTP only: verifies bearer tokens; each request's user comes from its token.
     verifier: TokenVerifier | None = None
     public_url: str = "http://127.0.0.1:8000"
+    #: Publish the tools' output schemas (`CONNECT_MCP_OUTPUT_SCHEMAS`); off by default.
+    output_schemas: bool = False
 
     @property
     def answer_window(self) -> float:

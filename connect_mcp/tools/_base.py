@@ -201,6 +201,11 @@ class ToolSpec:
 #: permission filtering and audit.
 SPECS: dict[str, ToolSpec] = {}
 
+#: Every tool's compact output schema, by tool name: what `tools/list` publishes as
+#: `outputSchema` when the operator opts in (`CONNECT_MCP_OUTPUT_SCHEMAS=true`), and what
+#: tests check every structured result against either way.
+OUTPUT_SCHEMAS: dict[str, dict[str, Any]] = {}
+
 
 def result(output: ToolOutput) -> CallToolResult:
     """A tool result with both the structured output and its text summary."""
@@ -297,19 +302,59 @@ def _types_in(annotation: Any) -> list[Any]:
 
 
 def compact_schemas(mcp: MCPServer[Any], name: str) -> None:
-    """Publish the tool's schemas in their compact form (`_schema`).
+    """Publish the tool's input schema in its compact form (`_schema`), and keep its compact
+    output schema in `OUTPUT_SCHEMAS` without publishing it (`publish_output_schemas` does).
+
+    Output schemas are not published by default: MCP makes them optional, models rarely use
+    them, and they were 5 KB of the tool list that a model pays for on every turn - and the
+    SDK client checks every structured result against a published one with jsonschema (about
+    1 ms for a page of 20 accounts). Results still carry `structuredContent`, built from the
+    same output models.
 
     The SDK derives both schemas at registration and reads them live afterwards
     (`FuncMetadata`: "the fields are read live, so reassigning them later takes effect"), so
     they are replaced once here, before anything lists the tool. Arguments are still validated
-    by the input model and results by the output model; only the published JSON changes.
+    by the input model; only the published JSON changes.
     """
     from connect_mcp.tools._schema import compact_input, compact_output
 
     _check_optional_outputs(SPECS[name].output_model)
-    registered = mcp._tool_manager.get_tool(name)  # the SDK has no public getter
-    if registered is None or registered.fn_metadata.output_schema is None:
+    registered = _registered(mcp, name)
+    if registered.fn_metadata.output_schema is None:
         raise RuntimeError(f"tool {name!r} was not registered with an output schema")
     registered.parameters = compact_input(registered.parameters)
-    registered.fn_metadata.output_schema = compact_output(registered.fn_metadata.output_schema)
+    registered.annotations = compact_annotations(registered.annotations)
+    OUTPUT_SCHEMAS[name] = compact_output(registered.fn_metadata.output_schema)
+    _set_output_schema(registered, None)
+
+
+def compact_annotations(annotations: ToolAnnotations | None) -> ToolAnnotations | None:
+    """A read-only tool's annotations without `destructiveHint` and `idempotentHint`: MCP says
+    both are "meaningful only when readOnlyHint == false", so on a read-only tool they are
+    bytes every turn pays for and no client may read. Write tools keep every hint."""
+    if annotations is None or annotations.read_only_hint is not True:
+        return annotations
+    return annotations.model_copy(update={"destructive_hint": None, "idempotent_hint": None})
+
+
+def publish_output_schemas(mcp: MCPServer[Any]) -> None:
+    """Opt-in: publish every registered tool's compact output schema in `tools/list`. The SDK
+    then also checks each structured result against the output model before sending it."""
+    for name in SPECS:
+        registered = mcp._tool_manager.get_tool(name)
+        if registered is not None:
+            _set_output_schema(registered, OUTPUT_SCHEMAS[name])
+
+
+def _registered(mcp: MCPServer[Any], name: str) -> Any:
+    registered = mcp._tool_manager.get_tool(name)  # the SDK has no public getter
+    if registered is None:
+        raise RuntimeError(f"tool {name!r} is not registered")
+    return registered
+
+
+def _set_output_schema(registered: Any, schema: dict[str, Any] | None) -> None:
+    # With no schema the SDK neither publishes one nor validates the result against the
+    # output model (`FuncMetadata.convert_result`); the tool's own result stands as built.
+    registered.fn_metadata.output_schema = schema
     registered.__dict__.pop("output_schema", None)  # Tool.output_schema is a cached_property

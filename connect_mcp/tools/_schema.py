@@ -11,6 +11,9 @@ a validator needs, so each tool's schemas are rewritten once, at registration:
   field's own;
 * inputs: an optional field (`T | None = None`) is published as plain `T`, not required, with
   no `default: null` - omitting it means null, and plain types are what every client reads;
+  a `default: null` is dropped from any input field for the same reason;
+* a `minLength: 1` next to a `pattern` of the form `^[...]+$` is dropped: the pattern already
+  demands at least one character;
 * outputs: a field with a `None` default is published as plain `T`, not required, because
   such fields are left out when None (`_base.optional`, checked here); a required nullable
   field keeps its `anyOf` with a `null` branch - a `type` array would be shorter, but clients
@@ -22,10 +25,13 @@ every description is kept.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 _DEFS_PREFIX = "#/$defs/"
 _DATA_KEYWORDS = frozenset({"default", "enum", "const", "examples"})
+#: A whole-string pattern of one character class repeated one or more times: `^[A-Z_]+$`.
+_NON_EMPTY_PATTERN = re.compile(r"\^\[(?:[^\]\\]|\\.)+\]\+\$")
 
 
 def compact_input(schema: dict[str, Any]) -> dict[str, Any]:
@@ -72,6 +78,17 @@ def _compact(node: Any, defs: dict[str, Any], *, output: bool) -> Any:
             out[key] = _compact(value, defs, output=output)
     if isinstance(out.get("properties"), dict):
         _fold_nullables(out, output=output)
+        if not output:
+            for prop in out["properties"].values():
+                if isinstance(prop, dict) and "default" in prop and prop["default"] is None:
+                    del prop["default"]  # omitting an input means null
+    pattern = out.get("pattern")
+    if (
+        out.get("minLength") == 1
+        and isinstance(pattern, str)
+        and _NON_EMPTY_PATTERN.fullmatch(pattern)
+    ):
+        del out["minLength"]  # the pattern already demands a character
     return out
 
 

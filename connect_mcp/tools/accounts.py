@@ -292,9 +292,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="list_accounts",
             title="List accounts",
             description=(
-                "List this user's connected accounts (Slack, GitHub, ...), paged: id, app, "
-                "status, credential field names and expiry - never values. One that is not "
-                "healthy has an 'action' saying how to get it reconnected."
+                "This user's connected accounts (Slack, GitHub, ...), paged: id, app, status, "
+                "credential field names (never values) and expiry. One that is not healthy "
+                "carries an 'action' saying how to reconnect it."
             ),
             input_model=ListAccountsInput,
             output_model=ListAccountsOutput,
@@ -317,8 +317,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="get_account",
             title="Get account",
             description=(
-                "One of this user's accounts by id, as list_accounts shows it. Any other id, "
-                "another user's included, is not found."
+                "One of this user's accounts by id, as list_accounts shows it; any other id is "
+                "not found."
             ),
             input_model=GetAccountInput,
             output_model=AccountOutput,
@@ -352,9 +352,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="delete_account",
             title="Delete account",
             description=(
-                "Delete one of this user's accounts and its credentials, only if the human, "
-                "shown the account, answers yes; otherwise nothing is deleted and the result "
-                "says so. To repair a connection, reconnect it (create_connect_link) instead."
+                "Delete one of this user's accounts and its credentials, only if a person, "
+                "shown it, confirms; otherwise nothing is deleted. To repair a connection, use "
+                "create_connect_link instead."
             ),
             input_model=DeleteAccountInput,
             output_model=DeleteOutput,
@@ -412,9 +412,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="delete_app_accounts",
             title="Delete app's accounts",
             description=(
-                "Delete all of this user's accounts of one app (never other users'), only if the "
-                "human, shown the list, answers yes; otherwise nothing is deleted. The result "
-                "lists what was deleted."
+                "Delete all of this user's accounts of one app, only if a person, shown the "
+                "list, confirms; otherwise nothing is deleted."
             ),
             input_model=DeleteAppAccountsInput,
             output_model=DeleteOutput,

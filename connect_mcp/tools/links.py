@@ -33,7 +33,7 @@ from connect_mcp.tools.accounts import AccountId, AppRef, own_account
 class CreateConnectLinkInput(ToolInput):
     app: AppRef | None = Field(
         default=None,
-        description="App to connect. Omit to let the user choose (or with account_id).",
+        description="App to connect; omit to let the user choose.",
     )
     account_id: AccountId | None = Field(
         default=None,
@@ -117,9 +117,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="create_connect_link",
             title="Create connect link",
             description=(
-                "A single-use link for this user to connect an app, or to reconnect a dead, "
-                "unhealthy or expired account (account_id). Returns its url and expiry: give the "
-                "url to the user. Never ask the user for credentials yourself."
+                "A single-use link for this user to connect an app, or to reconnect an account "
+                "that is not healthy (account_id). Give the returned url to the user; never ask "
+                "them for credentials."
             ),
             input_model=CreateConnectLinkInput,
             output_model=ConnectLinkOutput,

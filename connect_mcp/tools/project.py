@@ -60,8 +60,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             name="get_project_info",
             title="Get project info",
             description=(
-                "The apps the operator configured for this Connect project (the ones to offer "
-                "the user) and its environment, development or production."
+                "The apps configured for this Connect project (the ones to offer the user) and "
+                "its environment: development or production."
             ),
             input_model=GetProjectInfoInput,
             output_model=ProjectInfoOutput,

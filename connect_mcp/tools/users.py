@@ -109,8 +109,8 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             title="Delete user",
             description=(
                 "Delete this session's end user and all their accounts (e.g. they left your "
-                "product), only if the human, shown everything, answers yes; otherwise nothing "
-                "is deleted. No other user can be deleted."
+                "product), only if a person, shown everything, confirms; otherwise nothing is "
+                "deleted."
             ),
             input_model=DeleteUserInput,
             output_model=DeleteOutput,

@@ -73,7 +73,7 @@ class InvokeWorkflowInput(ToolInput):
         default=None,
         min_length=16,  # = guard.MIN_MODEL_SECRET_LENGTH: see there why short values are refused
         max_length=4096,
-        description="The token, for auth=static_bearer. Never echoed.",
+        description="For auth=static_bearer. Never echoed.",
     )
 
 
@@ -147,9 +147,9 @@ def register(mcp: MCPServer, hooks: ToolHooks) -> None:
             title="Invoke workflow",
             description=(
                 "Run a Pipedream workflow over HTTP for this user (it can use their accounts); "
-                "returns its status and body, redacted and truncated. Other hosts than the "
-                "workflow domain are refused unsent, as is auth oauth for an endpoint the "
-                "operator did not list. Only when the user asked for what it does."
+                "returns status and body, redacted and cut to a limit. Hosts off the workflow "
+                "domain are refused, and auth oauth for endpoints the operator did not list. "
+                "Only when the user asked for what it does."
             ),
             input_model=InvokeWorkflowInput,
             output_model=WorkflowOutput,

@@ -20,6 +20,8 @@ FIGURES = {
     "1 overhead parts",
     "2 HTTP calls/s, 1 session",
     "2 HTTP calls/s, 16 sessions",
+    "2 HTTP calls/s, 1 session, embedded backend",
+    "2 HTTP calls/s, 16 sessions, vs floor + Connect call",
     "3 cold start to tools/list",
     "4 tools/list",
     "4 list_accounts 20 accts",

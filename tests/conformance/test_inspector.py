@@ -53,12 +53,13 @@ def inspect(
     return json.loads(done.stdout), done
 
 
-def stdio(tmp_path: Path) -> list[str]:
+def stdio(tmp_path: Path, *env: str) -> list[str]:
     """The stdio server command line as the Inspector gets it: `-e` is the only environment
     the server sees besides the Inspector's defaults (no PIPEDREAM_*: the embedded backend)."""
     return [
         "-e",
         f"CONNECT_MCP_DATA_DIR={tmp_path / 'data'}",
+        *(arg for setting in env for arg in ("-e", setting)),
         connect_mcp_executable(),
         "serve",
         "--external-user-id",
@@ -66,11 +67,14 @@ def stdio(tmp_path: Path) -> list[str]:
     ]
 
 
-def test_tools_list_over_stdio(node_tools: NodeTools, tmp_path: Path) -> None:
+@pytest.mark.parametrize("output_schemas", [False, True], ids=["default", "output-schemas"])
+def test_tools_list_over_stdio(node_tools: NodeTools, tmp_path: Path, output_schemas: bool) -> None:
     """`--strict` exits 6 on an error-severity schema portability problem (`inspect` requires
-    exit 0); warnings are printed to stderr and allowed."""
+    exit 0); warnings are printed to stderr and allowed. Output schemas are published only
+    with `CONNECT_MCP_OUTPUT_SCHEMAS=true`, and must then pass `--strict` too."""
+    env = ["CONNECT_MCP_OUTPUT_SCHEMAS=true"] if output_schemas else []
     listing, _ = inspect(
-        node_tools, tmp_path, stdio(tmp_path), "--method", "tools/list", "--strict"
+        node_tools, tmp_path, stdio(tmp_path, *env), "--method", "tools/list", "--strict"
     )
     tools = {tool["name"]: tool for tool in listing["tools"]}
     assert set(tools) == TOOLS
@@ -78,7 +82,10 @@ def test_tools_list_over_stdio(node_tools: NodeTools, tmp_path: Path) -> None:
         schema = tool["inputSchema"]
         assert schema["type"] == "object", name
         assert not USER_PARAMETERS & set(schema.get("properties", {})), name
-        assert tool["outputSchema"]["type"] == "object", name
+        if output_schemas:
+            assert tool["outputSchema"]["type"] == "object", name
+        else:
+            assert "outputSchema" not in tool, name
         assert tool["title"], name
         assert tool["annotations"]["openWorldHint"] is True, name
     assert tools["delete_account"]["annotations"]["destructiveHint"] is True

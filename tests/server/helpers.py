@@ -24,7 +24,7 @@ from connect_mcp.connect import ConnectClient
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.app import build_server
 from connect_mcp.server.state import ServerConfig, ServerState
-from connect_mcp.tools._base import Principal
+from connect_mcp.tools._base import OUTPUT_SCHEMAS, Principal
 
 ERAS = ["auto", "legacy"]  # 2026-07-28 (input-required) and 2025-11-25 (pushed elicitation)
 
@@ -97,13 +97,31 @@ def text(result: CallToolResult) -> str:
     return "\n".join(getattr(block, "text", "") for block in result.content)
 
 
+def expected_output_schema(tool: str) -> dict[str, Any]:
+    """The compact output schema this code base publishes for `tool` when asked to (also for
+    a server in another process: registering the tools here fills `OUTPUT_SCHEMAS`)."""
+    if tool not in OUTPUT_SCHEMAS:
+
+        def unused() -> ConnectClient:
+            raise AssertionError("the lifespan of this throwaway server never runs")
+
+        build_server(ServerConfig(connect=unused))
+    schema = OUTPUT_SCHEMAS.get(tool)
+    assert schema is not None, tool
+    return schema
+
+
 async def call(client: Client, tool: str, args: dict[str, Any] | None = None) -> CallToolResult:
-    """Call a tool; a successful result must validate against the tool's output schema."""
+    """Call a tool; a successful result must validate against the tool's output schema: the
+    published one when the server publishes them (`output_schemas=True`), else the one it
+    would publish (`OUTPUT_SCHEMAS`, the same compact schema)."""
     result = await client.call_tool(tool, args or {})
     if not result.is_error:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-        schema = tools[tool].output_schema
-        assert schema is not None, tool
+        published = tools[tool].output_schema
+        schema = expected_output_schema(tool)
+        if published is not None:
+            assert published == schema, tool
         jsonschema.validate(result.structured_content, schema)
     return result
 

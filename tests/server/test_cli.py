@@ -53,6 +53,23 @@ async def test_stdio_server_launched_as_mcp_json_says(tmp_path: Path) -> None:
     assert data(listing)["accounts"] == []
 
 
+async def test_output_schemas_setting_reaches_the_tool_list(tmp_path: Path) -> None:
+    """`CONNECT_MCP_OUTPUT_SCHEMAS=true` publishes every tool's output schema (default: none,
+    `tests/server/test_tools.py`)."""
+    params = StdioServerParameters(
+        command=_executable(),
+        args=["serve", "--external-user-id", "schema-user"],
+        env=_env(tmp_path, CONNECT_MCP_OUTPUT_SCHEMAS="true"),
+        cwd=tmp_path,
+    )
+    async with Client(params) as client:
+        tools = (await client.list_tools()).tools
+        listing = await call(client, "list_accounts")
+    assert len(tools) == 10
+    assert all((t.output_schema or {}).get("type") == "object" for t in tools)
+    assert data(listing)["accounts"] == []
+
+
 def _main(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, *args: str, **env: str) -> int:
     """Run the command in-process (the refusals happen before any heavy import)."""
     for name in list(os.environ):

@@ -8,10 +8,17 @@ from typing import Annotated, Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 from mcp import Client
-from pydantic import BaseModel, Field
+from mcp.types import ToolAnnotations
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from connect_mcp.local.embedded import LocalCredentials
-from connect_mcp.tools._base import ToolOutput, _check_optional_outputs, optional
+from connect_mcp.tools._base import (
+    OUTPUT_SCHEMAS,
+    ToolOutput,
+    _check_optional_outputs,
+    compact_annotations,
+    optional,
+)
 from connect_mcp.tools._schema import compact_input, compact_output
 from tests.server.helpers import make_server, new_user
 
@@ -86,11 +93,65 @@ def test_a_none_default_output_must_be_left_out_when_none() -> None:
 
 
 async def test_published_schemas_are_compact(local_server: LocalCredentials) -> None:
-    async with Client(make_server(local_server, new_user())) as client:
+    async with Client(make_server(local_server, new_user(), output_schemas=True)) as client:
         tools = (await client.list_tools()).tools
+    assert len(tools) == 10
     for tool in tools:
+        assert tool.output_schema is not None, tool.name
+        assert tool.output_schema == OUTPUT_SCHEMAS[tool.name], tool.name
+        assert tool.output_schema.get("type") == "object", tool.name
         for schema in (tool.input_schema, tool.output_schema):
             text = json.dumps(schema)
             assert "$ref" not in text, tool.name
             assert '"title"' not in text, tool.name
             jsonschema.validators.validator_for(schema).check_schema(schema)
+
+
+async def test_output_schemas_are_opt_in(local_server: LocalCredentials) -> None:
+    """Off by default (they cost context on every turn); results keep structuredContent."""
+    user = new_user()
+    async with Client(make_server(local_server, user)) as client:
+        tools = (await client.list_tools()).tools
+        listing = await client.call_tool("list_accounts", {})
+    assert [t.name for t in tools if t.output_schema is not None] == []
+    assert listing.structured_content is not None
+    jsonschema.validate(listing.structured_content, OUTPUT_SCHEMAS["list_accounts"])
+
+
+def test_input_schema_drops_only_what_says_nothing() -> None:
+    class Ids(BaseModel):
+        slug: str = Field(min_length=1, max_length=9, pattern=r"^[a-z\-]+$", description="s")
+        pair: str = Field(min_length=2, pattern=r"^[a-z]+$", description="p")
+        maybe: str = Field(min_length=1, pattern=r"^[a-z]*$", description="m")
+        free: Annotated[Any, WithJsonSchema({"type": "object"})] = Field(
+            default=None, description="f"
+        )
+
+    props = compact_input(Ids.model_json_schema())["properties"]
+    # `^[...]+$` already demands a character; `*` does not, and 2 is more than it demands
+    assert props["slug"] == {
+        "type": "string",
+        "maxLength": 9,
+        "pattern": r"^[a-z\-]+$",
+        "description": "s",
+    }
+    assert props["pair"]["minLength"] == 2
+    assert props["maybe"]["minLength"] == 1
+    assert props["free"] == {"type": "object", "description": "f"}  # omitted means null
+    for value, ok in (("ab-c", True), ("", False), ("a" * 10, False), ("A", False)):
+        assert (not list(jsonschema.Draft202012Validator(props["slug"]).iter_errors(value))) is ok
+
+
+def test_read_only_annotations_drop_only_the_hints_mcp_ignores_there() -> None:
+    read = ToolAnnotations(
+        title="t", read_only_hint=True, destructive_hint=False, idempotent_hint=True,
+        open_world_hint=True,
+    )  # fmt: skip
+    write = ToolAnnotations(
+        read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=True
+    )
+    assert compact_annotations(read) == ToolAnnotations(
+        title="t", read_only_hint=True, open_world_hint=True
+    )
+    assert compact_annotations(write) == write
+    assert compact_annotations(None) is None
