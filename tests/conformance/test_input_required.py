@@ -2,7 +2,7 @@
 
 The suite's input-required scenarios call fixture tools by fixed names
 (`test_input_required_result_elicitation`, ...), so against connect-mcp they can only fail (see
-expected-failures-2026-07-28.yaml). The properties they check matter most for one kind of
+expected-checks-2026-07-28.yaml). The properties they check matter most for one kind of
 our tools - the gated deletes - so this module replays them on the 2026-07-28 wire,
 byte for byte as a stock client would send them (raw JSON-RPC over HTTP, no SDK client),
 against `serve --http --dev-user` with `delete_account`:
