@@ -1,15 +1,25 @@
-"""Helpers every test layer uses against the local Connect server (sync, real HTTP)."""
+"""Helpers every test layer uses: the local Connect server over real HTTP (sync), the
+`connect-mcp` executable and a clean environment for its subprocesses, and what to do when a
+part the tests need (Chromium, Node, npm) is missing."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
 
 import httpx2
+import pytest
 
 from connect_mcp.local.embedded import LocalCredentials
 
 TIMEOUT = 10.0
+REPO = Path(__file__).resolve().parents[1]
+#: Set to 1 (`.ci/run` does) to turn a skip for a missing part into a failure.
+REQUIRE_ALL = "CONNECT_MCP_REQUIRE_ALL"
 _client: httpx2.Client | None = None
 
 
@@ -90,3 +100,50 @@ def seed_account(
         raise AssertionError(f"seed_account failed: {response.status_code} {response.text}")
     account: dict[str, Any] = response.json()
     return account
+
+
+def connect_mcp_executable() -> str:
+    """The `connect-mcp` of this checkout's `.venv` (what the README and mcp.json use), else the
+    one next to the running interpreter."""
+    local = REPO / ".venv" / "bin" / "connect-mcp"
+    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
+
+
+def clean_env(data_dir: Path | None = None, **extra: str) -> dict[str, str]:
+    """A minimal environment for a subprocess: PATH, HOME, LANG and TMPDIR only, so no
+    PIPEDREAM_* (a real project) and no CONNECT_MCP_* setting of the developer's shell leaks
+    in; `CONNECT_MCP_DATA_DIR` is `data_dir` when given; `extra` is added last."""
+    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+    data = {"CONNECT_MCP_DATA_DIR": str(data_dir)} if data_dir is not None else {}
+    return {**keep, **data, **extra}
+
+
+def backend_env(creds: LocalCredentials) -> dict[str, str]:
+    """The PIPEDREAM_* settings that point a `connect-mcp` process at a local server."""
+    return {
+        "PIPEDREAM_BASE_URL": creds.base_url,
+        "PIPEDREAM_PROJECT_ID": creds.project_id,
+        "PIPEDREAM_CLIENT_ID": creds.client_id,
+        "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
+    }
+
+
+def missing_part(reason: str) -> NoReturn:
+    """A part this machine lacks (Chromium, Node.js, npm, the npm registry): a skip saying why on
+    a developer's machine; a failure when `CONNECT_MCP_REQUIRE_ALL=1` (set by `.ci/run`), so CI
+    never goes green with tests silently skipped."""
+    if os.environ.get(REQUIRE_ALL) == "1":
+        pytest.fail(f"{reason} ({REQUIRE_ALL}=1: every part is required)", pytrace=False)
+    pytest.skip(reason)
+
+
+def npm_registry_reachable(npm: str) -> bool:
+    """Whether `npm ping` gets an answer: tells "the registry is down" (a missing part) from
+    an install that fails for a reason of ours (a test failure)."""
+    try:
+        done = subprocess.run(
+            [npm, "ping"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return done.returncode == 0

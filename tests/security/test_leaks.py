@@ -17,7 +17,6 @@ import os
 import queue
 import secrets as secrets_module
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +32,15 @@ from mcp import Client, MCPError
 from connect_mcp.local.embedded import LocalCredentials
 from tests.security.helpers import RedactorState, leaks, secrets_strategy
 from tests.server.helpers import Listener, answer, make_server, new_user, text
-from tests.support import access_token, api_headers, http, seed_account
+from tests.support import (
+    access_token,
+    api_headers,
+    backend_env,
+    clean_env,
+    connect_mcp_executable,
+    http,
+    seed_account,
+)
 
 EXAMPLES = int(os.environ.get("LEAK_EXAMPLES", "150"))
 
@@ -265,18 +272,13 @@ def test_no_generated_secret_on_the_stdio_streams(
     counts = {"examples": 0, "calls": 0}
     token = access_token(creds)
     with Listener(reply=lambda r: holder["reply"](r)) as host:
-        env = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
-            "PIPEDREAM_BASE_URL": creds.base_url,
-            "PIPEDREAM_PROJECT_ID": creds.project_id,
-            "PIPEDREAM_CLIENT_ID": creds.client_id,
-            "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
-            "PIPEDREAM_WORKFLOW_DOMAIN": host.netloc,
-            "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"),
-            "CONNECT_MCP_LOG_LEVEL": "debug",
-        }
-        exe = str(Path(sys.executable).parent / "connect-mcp")
-        peer = StdioPeer([exe, "serve", "--external-user-id", user], env)
+        env = clean_env(
+            tmp_path / "data",
+            **backend_env(creds),
+            PIPEDREAM_WORKFLOW_DOMAIN=host.netloc,
+            CONNECT_MCP_LOG_LEVEL="debug",
+        )
+        peer = StdioPeer([connect_mcp_executable(), "serve", "--external-user-id", user], env)
         try:
             init = peer.request(
                 "initialize",

@@ -11,10 +11,8 @@ server (through PIPEDREAM_* settings), so the test can seed accounts for U and f
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -31,7 +29,7 @@ from connect_mcp.config import Settings
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.dev_auth import is_loopback
 from tests.server.helpers import ERAS, call, data
-from tests.support import seed_account
+from tests.support import backend_env, clean_env, connect_mcp_executable, seed_account
 
 pytestmark = pytest.mark.timeout(90)
 
@@ -49,28 +47,13 @@ INIT = {
 }
 
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _executable() -> str:
-    """The `connect-mcp` of this checkout's `.venv`, else of the running interpreter's env."""
-    local = REPO / ".venv" / "bin" / "connect-mcp"
-    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
-
-
-def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    """No PIPEDREAM_* or CONNECT_MCP_* of the developer's shell; a data dir of the test's own."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "CONNECT_MCP_DATA_DIR": str(tmp / "data"), **extra}
-
-
 def _run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_executable(), *args],
+        [connect_mcp_executable(), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(tmp, **env),
+        env=clean_env(tmp / "data", **env),
         cwd=tmp,
         check=False,
     )
@@ -84,15 +67,6 @@ class Running:
     stdout_path: Path
 
 
-def _backend_env(creds: LocalCredentials) -> dict[str, str]:
-    return {
-        "PIPEDREAM_BASE_URL": creds.base_url,
-        "PIPEDREAM_PROJECT_ID": creds.project_id,
-        "PIPEDREAM_CLIENT_ID": creds.client_id,
-        "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
-    }
-
-
 def _start(
     tmp: Path, args: list[str], env: dict[str, str], until: str
 ) -> tuple[subprocess.Popen[bytes], str]:
@@ -100,11 +74,11 @@ def _start(
     err_path, out_path = tmp / "stderr.log", tmp / "stdout.log"
     with err_path.open("wb") as err, out_path.open("wb") as out:
         process = subprocess.Popen(
-            [_executable(), "serve", *args],
+            [connect_mcp_executable(), "serve", *args],
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
-            env=_env(tmp, **env),
+            env=clean_env(tmp / "data", **env),
             cwd=tmp,
         )
     deadline = time.monotonic() + 30
@@ -137,7 +111,7 @@ def dev_server(
     process, banner = _start(
         tmp,
         ["--http", "--port", "0", "--dev-user", user],
-        _backend_env(local_server),
+        backend_env(local_server),
         until="Transport Type: Streamable HTTP",
     )
     try:
@@ -242,7 +216,7 @@ def test_never_on_by_default() -> None:
 def test_an_environment_variable_does_not_turn_it_on(
     tmp_path: Path, local_server: LocalCredentials
 ) -> None:
-    env = {**_backend_env(local_server), "CONNECT_MCP_DEV_USER": "mallory"}
+    env = {**backend_env(local_server), "CONNECT_MCP_DEV_USER": "mallory"}
     process, banner = _start(
         tmp_path, ["--http", "--port", "0"], env, until="Tokens for other users"
     )
