@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,6 +23,38 @@ REPO = Path(__file__).resolve().parents[1]
 #: Set to 1 (`.ci/run` does) to turn a skip for a missing part into a failure.
 REQUIRE_ALL = "CONNECT_MCP_REQUIRE_ALL"
 _client: httpx2.Client | None = None
+
+#: The ten tools, as a client must see them (spelled out, not read from the code under test).
+TOOL_NAMES = frozenset(
+    {
+        "create_connect_link",
+        "list_accounts",
+        "get_account",
+        "delete_account",
+        "delete_app_accounts",
+        "delete_user",
+        "list_apps",
+        "get_app",
+        "get_project_info",
+        "invoke_workflow",
+    }
+)
+#: What a stock client sends with every Streamable HTTP POST.
+MCP_HTTP_HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+}
+#: A stock client's first request on the 2025-11-25 wire.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"},
+    },
+}
 
 
 def http() -> httpx2.Client:
@@ -135,6 +169,68 @@ def missing_part(reason: str) -> NoReturn:
     if os.environ.get(REQUIRE_ALL) == "1":
         pytest.fail(f"{reason} ({REQUIRE_ALL}=1: every part is required)", pytrace=False)
     pytest.skip(reason)
+
+
+def start_connect_mcp(
+    tmp: Path, args: Sequence[str], env: dict[str, str], until: str, timeout: float = 30.0
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start `connect-mcp ARGS` in `tmp` (stdout and stderr to files there) and wait until its
+    stderr shows `until`; returns the process and the stderr so far. Fails the test if it exits
+    or does not get there in time."""
+    err_path, out_path = tmp / "stderr.log", tmp / "stdout.log"
+    with err_path.open("wb") as err, out_path.open("wb") as out:
+        process = subprocess.Popen(
+            [connect_mcp_executable(), *args],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            env=env,
+            cwd=tmp,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        text = err_path.read_text(errors="replace")
+        if until in text:
+            return process, text
+        if process.poll() is not None:
+            pytest.fail(
+                f"connect-mcp {' '.join(args)} exited with {process.returncode}:\n{text[-2000:]}"
+            )
+        time.sleep(0.05)
+    stop_process(process)
+    pytest.fail(f"connect-mcp {' '.join(args)} did not print {until!r} within {timeout:.0f} s")
+
+
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Terminate, and kill if it does not end in 15 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
+def npm_install(npm: str, args: Sequence[str], *, cwd: Path | None, timeout: float) -> None:
+    """`npm install ARGS`: a registry that cannot be reached (or an install slower than
+    `timeout`) is a missing part; any other failure fails the test."""
+    try:
+        done = subprocess.run(
+            [npm, "install", "--no-audit", "--no-fund", *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        missing_part(
+            f"npm install {' '.join(args)} took over {timeout:.0f} s (registry unreachable?)"
+        )
+    if done.returncode != 0:
+        if not npm_registry_reachable(npm):
+            missing_part(f"the npm registry is unreachable: {done.stderr[-300:]}")
+        pytest.fail(f"npm install {' '.join(args)} failed:\n{done.stderr[-2000:]}")
 
 
 def npm_registry_reachable(npm: str) -> bool:

@@ -24,21 +24,14 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.support import (
-    clean_env,
-    connect_mcp_executable,
-    missing_part,
-    npm_registry_reachable,
-)
+from tests.support import clean_env, missing_part, npm_install, start_connect_mcp, stop_process
 
 HERE = Path(__file__).resolve().parent
 #: The user every request of the conformance server acts for (`serve --dev-user`).
@@ -98,24 +91,10 @@ def node_tools() -> NodeTools:
         if not marker.exists():
             shutil.copyfile(HERE / "package.json", root / "package.json")
             shutil.copyfile(HERE / "package-lock.json", root / "package-lock.json")
-            try:
-                done = subprocess.run(
-                    # `npm install` against the copied lock, not `npm ci`: npm 11 leaves some
-                    # platform-only optional dependencies out of a lock and then `ci` calls
-                    # the lock out of sync. The versions installed are still the locked ones.
-                    [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=root,
-                    capture_output=True,
-                    text=True,
-                    timeout=INSTALL_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                missing_part(f"npm install took over {INSTALL_TIMEOUT} s (registry unreachable?)")
-            if done.returncode != 0:
-                if not npm_registry_reachable(npm):
-                    missing_part(f"the npm registry is unreachable: {done.stderr[-300:]}")
-                pytest.fail(f"npm install of tests/conformance failed:\n{done.stderr[-2000:]}")
+            # `npm install` against the copied lock, not `npm ci`: npm 11 leaves some
+            # platform-only optional dependencies out of a lock and then `ci` calls the lock
+            # out of sync. The versions installed are still the locked ones.
+            npm_install(npm, ["--loglevel=error"], cwd=root, timeout=INSTALL_TIMEOUT)
             marker.write_text(digest)
     for path in (tools.node, tools.conformance, tools.inspector):
         assert path.exists(), f"{path} missing after npm install; delete {root} and retry"
@@ -132,47 +111,26 @@ class DevServer:
     stderr: Path
 
 
-def _wait_for(stderr: Path, process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        text = stderr.read_text(errors="replace")
-        if "Transport Type: Streamable HTTP" in text:
-            return text
-        if process.poll() is not None:
-            pytest.fail(f"serve --dev-user exited with {process.returncode}:\n{text[-2000:]}")
-        time.sleep(0.05)
-    pytest.fail(f"serve --dev-user did not start in {START_TIMEOUT} s")
-
-
 @pytest.fixture(scope="session")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     """One server for the session (per xdist worker), with its own data dir and so its own
     embedded backend. The suite and the Inspector only list and read; the input-required
     tests delete only accounts they connected themselves."""
     tmp = tmp_path_factory.mktemp("conformance-server")
-    stderr = tmp / "stderr.log"
-    with stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [connect_mcp_executable(), "serve", "--http", "--port", "0", "--dev-user", DEV_USER],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=clean_env(tmp / "data"),
-            cwd=tmp,
-        )
+    process, banner = start_connect_mcp(
+        tmp,
+        ["serve", "--http", "--port", "0", "--dev-user", DEV_USER],
+        clean_env(tmp / "data"),
+        until="Transport Type: Streamable HTTP",
+        timeout=START_TIMEOUT,
+    )
     try:
-        banner = _wait_for(stderr, process)
         url = re.search(r"URL: (http://127\.0\.0\.1:\d+/mcp)", banner)
         backend = re.search(r"embedded local Connect server at (http://\S+)", banner)
         project = re.search(r"project (proj_\w+)", banner)
         assert url, banner
         assert backend, banner
         assert project, banner
-        yield DevServer(url[1], backend[1], project[1], stderr)
+        yield DevServer(url[1], backend[1], project[1], tmp / "stderr.log")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)

@@ -31,6 +31,7 @@ import httpx2
 import pytest
 
 from tests.conformance.conftest import DevServer
+from tests.support import MCP_HTTP_HEADERS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,8 +49,7 @@ def rpc(
         "io.modelcontextprotocol/clientCapabilities": FORM_CLIENT if caps is None else caps,
     }
     headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
+        **MCP_HTTP_HEADERS,
         "mcp-protocol-version": VERSION,
         "mcp-method": method,
     }

@@ -18,22 +18,10 @@ from typing import Any
 import pytest
 
 from tests.conformance.conftest import DevServer, NodeTools
-from tests.support import connect_mcp_executable
+from tests.support import TOOL_NAMES, connect_mcp_executable
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(120)]
 
-TOOLS = {
-    "create_connect_link",
-    "list_accounts",
-    "get_account",
-    "delete_account",
-    "delete_app_accounts",
-    "delete_user",
-    "list_apps",
-    "get_app",
-    "get_project_info",
-    "invoke_workflow",
-}
 USER_PARAMETERS = {"external_user_id", "user", "user_id", "external_id"}
 
 
@@ -74,7 +62,7 @@ def test_tools_list_over_stdio(node_tools: NodeTools, tmp_path: Path) -> None:
         node_tools, tmp_path, stdio(tmp_path), "--method", "tools/list", "--strict"
     )
     tools = {tool["name"]: tool for tool in listing["tools"]}
-    assert set(tools) == TOOLS
+    assert set(tools) == TOOL_NAMES
     for name, tool in tools.items():
         schema = tool["inputSchema"]
         assert schema["type"] == "object", name
@@ -109,4 +97,4 @@ def test_tools_list_over_http_with_dev_user(
     """The README's by-hand recipe: `serve --http --dev-user U`, then the Inspector on the URL
     with no header at all."""
     listing, _ = inspect(node_tools, tmp_path, [dev_server.url], "--method", "tools/list")
-    assert {tool["name"] for tool in listing["tools"]} == TOOLS
+    assert {tool["name"] for tool in listing["tools"]} == TOOL_NAMES

@@ -21,7 +21,7 @@ import pytest
 
 from connect_mcp.local.catalog import APPS
 from connect_mcp.local.embedded import LocalCredentials
-from tests.support import backend_env, missing_part, npm_registry_reachable, seed_account
+from tests.support import backend_env, missing_part, npm_install, seed_account
 
 SDK_SPEC = "@pipedream/sdk@^3"
 SCRIPT = Path(__file__).with_name("node_sdk_calls.cjs")
@@ -39,20 +39,7 @@ def node_modules() -> Path:
     modules = cache / "node_modules"
     if not (modules / "@pipedream" / "sdk" / "package.json").exists():
         cache.mkdir(parents=True, exist_ok=True)
-        try:
-            done = subprocess.run(
-                [npm, "install", "--no-audit", "--no-fund", "--prefix", str(cache), SDK_SPEC],
-                capture_output=True,
-                text=True,
-                timeout=180,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            missing_part(f"npm install {SDK_SPEC} timed out (registry unreachable?)")
-        if done.returncode != 0:
-            if not npm_registry_reachable(npm):
-                missing_part(f"the npm registry is unreachable: {done.stderr[-300:]}")
-            pytest.fail(f"npm install {SDK_SPEC} failed:\n{done.stderr[-2000:]}")
+        npm_install(npm, ["--prefix", str(cache), SDK_SPEC], cwd=None, timeout=180)
     return modules
 
 

@@ -97,6 +97,15 @@ def calls(account: str, other: str, secrets: list[str]) -> list[tuple[str, dict[
     ]
 
 
+def _delete_accounts(creds: LocalCredentials, token: str, *accounts: dict[str, Any]) -> None:
+    """Clean up an example's accounts (by the API, so the next example starts empty)."""
+    for account in accounts:
+        http().delete(
+            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
+            headers=api_headers(creds, token=token),
+        )
+
+
 @pytest.mark.timeout(300)
 def test_no_generated_secret_leaves_the_process(
     make_local_server: Callable[..., LocalCredentials], captured_logs: io.StringIO
@@ -152,11 +161,7 @@ def test_no_generated_secret_leaves_the_process(
                         blobs.append(result.model_dump_json())
                         counts["calls"] += 1
                 finally:
-                    for account in (work, extra):
-                        http().delete(
-                            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
-                            headers=api_headers(creds, token=token),
-                        )
+                    _delete_accounts(creds, token, work, extra)
                 blobs.append(captured_logs.getvalue()[log_start:])
                 blobs.extend(asked)
                 counts["questions"] += len(asked)
@@ -302,11 +307,7 @@ def test_no_generated_secret_on_the_stdio_streams(
                         peer.request("tools/call", {"name": tool, "arguments": args})
                         counts["calls"] += 1
                 finally:
-                    for account in (work, extra):
-                        http().delete(
-                            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
-                            headers=api_headers(creds, token=token),
-                        )
+                    _delete_accounts(creds, token, work, extra)
 
             # The streams of a run with throwaway secrets: draws that occur in them anyway
             # (a word like "header") would be found without having leaked; they are skipped.
