@@ -19,42 +19,7 @@ import pytest
 from connect_mcp.local.embedded import LocalCredentials
 
 TIMEOUT = 10.0
-REPO = Path(__file__).resolve().parents[1]
-#: Set to 1 (`.ci/run` does) to turn a skip for a missing part into a failure.
-REQUIRE_ALL = "CONNECT_MCP_REQUIRE_ALL"
 _client: httpx2.Client | None = None
-
-#: The ten tools, as a client must see them (spelled out, not read from the code under test).
-TOOL_NAMES = frozenset(
-    {
-        "create_connect_link",
-        "list_accounts",
-        "get_account",
-        "delete_account",
-        "delete_app_accounts",
-        "delete_user",
-        "list_apps",
-        "get_app",
-        "get_project_info",
-        "invoke_workflow",
-    }
-)
-#: What a stock client sends with every Streamable HTTP POST.
-MCP_HTTP_HEADERS = {
-    "content-type": "application/json",
-    "accept": "application/json, text/event-stream",
-}
-#: A stock client's first request on the 2025-11-25 wire.
-INITIALIZE = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    },
-}
 
 
 def http() -> httpx2.Client:
@@ -134,6 +99,44 @@ def seed_account(
         raise AssertionError(f"seed_account failed: {response.status_code} {response.text}")
     account: dict[str, Any] = response.json()
     return account
+
+
+# -- subprocesses, raw MCP requests, and missing parts ---------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+#: Set to 1 (`.ci/run` does) to turn a skip for a missing part into a failure.
+REQUIRE_ALL = "CONNECT_MCP_REQUIRE_ALL"
+#: The ten tools, as a client must see them (spelled out, not read from the code under test).
+TOOL_NAMES = frozenset(
+    {
+        "create_connect_link",
+        "list_accounts",
+        "get_account",
+        "delete_account",
+        "delete_app_accounts",
+        "delete_user",
+        "list_apps",
+        "get_app",
+        "get_project_info",
+        "invoke_workflow",
+    }
+)
+#: What a stock client sends with every Streamable HTTP POST.
+MCP_HTTP_HEADERS = {
+    "content-type": "application/json",
+    "accept": "application/json, text/event-stream",
+}
+#: A stock client's first request on the 2025-11-25 wire.
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "test", "version": "0"},
+    },
+}
 
 
 def connect_mcp_executable() -> str:
