@@ -277,12 +277,13 @@ def test_no_generated_secret_on_the_stdio_streams(
     counts = {"examples": 0, "calls": 0}
     token = access_token(creds)
     with Listener(reply=lambda r: holder["reply"](r)) as host:
-        env = clean_env(
-            tmp_path / "data",
+        env = {
+            **clean_env(),
             **backend_env(creds),
-            PIPEDREAM_WORKFLOW_DOMAIN=host.netloc,
-            CONNECT_MCP_LOG_LEVEL="debug",
-        )
+            "PIPEDREAM_WORKFLOW_DOMAIN": host.netloc,
+            "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"),
+            "CONNECT_MCP_LOG_LEVEL": "debug",
+        }
         peer = StdioPeer([connect_mcp_executable(), "serve", "--external-user-id", user], env)
         try:
             init = peer.request(
