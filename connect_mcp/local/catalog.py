@@ -99,14 +99,6 @@ class CatalogApp:
             required.insert(0, "oauth_access_token")
         return tuple(required)
 
-    @property
-    def secret_fields(self) -> tuple[str, ...]:
-        """Fields whose values are secrets (for generated credentials and redaction hints)."""
-        names = [f.name for f in self.fields if f.type == "password"]
-        if self.auth_type == "oauth":
-            names[:0] = ["oauth_access_token", "oauth_refresh_token"]
-        return tuple(names)
-
     def to_json(self) -> dict[str, Any]:
         """The `App` object exactly as the API returns it."""
         profiles: list[dict[str, Any]] = []

@@ -175,10 +175,6 @@ class Store:
         with self._lock:
             return self._db.execute(sql, params).fetchone()
 
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        with self._lock:
-            return self._db.execute(sql, params).fetchall()
-
     def _migrate(self) -> None:
         with self._tx() as db:
             db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")

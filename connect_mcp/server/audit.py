@@ -57,10 +57,6 @@ def end(token: contextvars.Token[AuditRecord | None]) -> None:
     _current.reset(token)
 
 
-def current() -> AuditRecord | None:
-    return _current.get()
-
-
 def note_gate(decision: str, targets: list[str] | None = None) -> None:
     record = _current.get()
     if record is not None:

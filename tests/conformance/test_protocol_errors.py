@@ -15,10 +15,9 @@ import httpx2
 import pytest
 
 from tests.conformance.conftest import DevServer
+from tests.support import INITIALIZE, MCP_HTTP_HEADERS
 
 pytestmark = pytest.mark.timeout(60)
-
-ACCEPT = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
 def _sse_or_json(response: httpx2.Response) -> dict[str, Any]:
@@ -31,19 +30,10 @@ def _sse_or_json(response: httpx2.Response) -> dict[str, Any]:
 
 
 def handshake_prompt_get(server: DevServer, name: str) -> dict[str, Any]:
-    with httpx2.Client(timeout=20, headers=ACCEPT) as http:
+    with httpx2.Client(timeout=20, headers=MCP_HTTP_HEADERS) as http:
         opened = http.post(
             server.url,
-            json={
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-11-25",
-                    "capabilities": {},
-                    "clientInfo": {"name": "conformance-test", "version": "0"},
-                },
-            },
+            json=INITIALIZE,
         )
         session = {
             "mcp-session-id": opened.headers["mcp-session-id"],
@@ -77,7 +67,7 @@ def stateless_prompt_get(server: DevServer, name: str) -> dict[str, Any]:
             "params": {"name": name, "_meta": meta},
         },
         headers={
-            **ACCEPT,
+            **MCP_HTTP_HEADERS,
             "mcp-protocol-version": "2026-07-28",
             "mcp-method": "prompts/get",
             "mcp-name": name,

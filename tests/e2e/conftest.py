@@ -1,7 +1,8 @@
 """Headless Chromium for the Connect Link page: Debian's `chromium`, driven by Playwright.
 
 No browser is downloaded (`playwright install` is never run): the tests use the system
-binary and skip, saying why, when it is absent. `.ci/run` installs it.
+binary and skip, saying why, when it is absent (a failure with `CONNECT_MCP_REQUIRE_ALL=1`).
+`.ci/run` installs it and sets that.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
+
+from tests.support import missing_part
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -48,7 +51,7 @@ def chromium_path() -> str | None:
 def require_chromium() -> str:
     path = chromium_path()
     if path is None:
-        pytest.skip("headless Chromium is not installed (apt-get install chromium; .ci/run does)")
+        missing_part("headless Chromium is not installed (apt-get install chromium; .ci/run does)")
     return path
 
 

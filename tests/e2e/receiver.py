@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from connect_mcp.local import webhooks
+
 
 @dataclass(frozen=True)
 class Received:
@@ -22,6 +24,16 @@ class Received:
 
     def json(self) -> Any:
         return json.loads(self.body)
+
+    def signed_with(self, key: str | None) -> bool:
+        """Whether this webhook POST carries a valid signature by `key` (the local server's
+        signing key; None, when it has none, is never valid)."""
+        return key is not None and webhooks.verify(
+            key,
+            self.body,
+            self.headers["x-connect-mcp-timestamp"],
+            self.headers["x-connect-mcp-signature"],
+        )
 
 
 @dataclass

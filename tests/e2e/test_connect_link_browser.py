@@ -13,10 +13,9 @@ from uuid import uuid4
 
 import pytest
 
-from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from tests.e2e.conftest import artifact
-from tests.e2e.receiver import Received, receiver
+from tests.e2e.receiver import receiver
 from tests.support import access_token, connect_token, http, seed_account
 
 if TYPE_CHECKING:
@@ -45,16 +44,6 @@ def _accounts(creds: LocalCredentials, user: str) -> list[dict[str, Any]]:
     response.raise_for_status()
     data: list[dict[str, Any]] = response.json()["data"]
     return data
-
-
-def _signed(creds: LocalCredentials, post: Received) -> bool:
-    assert creds.webhook_signing_key
-    return webhooks.verify(
-        creds.webhook_signing_key,
-        post.body,
-        post.headers["x-connect-mcp-timestamp"],
-        post.headers["x-connect-mcp-signature"],
-    )
 
 
 def test_key_based_flow_from_picker_to_signed_webhook(
@@ -92,7 +81,7 @@ def test_key_based_flow_from_picker_to_signed_webhook(
 
         [post] = hooks.wait_posts(1)
     assert post.path == "/hook"
-    assert _signed(local_server, post)
+    assert post.signed_with(local_server.webhook_signing_key)
     payload = post.json()
     assert payload["event"] == "CONNECTION_SUCCESS"
     assert payload["account"]["id"] == account["id"]
@@ -179,7 +168,7 @@ def test_oauth_deny_redirects_with_the_error_and_sends_connection_error(
         assert "denied access to GitHub" in query["error_description"][0]
         expect(page.locator("h1")).to_have_text("Back in the app")
         [post] = app_site.wait_posts(1)
-    assert _signed(local_server, post)
+    assert post.signed_with(local_server.webhook_signing_key)
     payload = post.json()
     assert payload["event"] == "CONNECTION_ERROR"
     assert payload["error"].startswith("access_denied")

@@ -19,7 +19,6 @@ import pytest
 from mcp import Client
 
 from connect_mcp.connect import ConnectClient
-from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.app import build_server
 from connect_mcp.server.state import ServerConfig
@@ -92,12 +91,7 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
 
             [post] = await anyio.to_thread.run_sync(hooks.wait_posts, 1)
             assert local_server.webhook_signing_key
-            assert webhooks.verify(
-                local_server.webhook_signing_key,
-                post.body,
-                post.headers["x-connect-mcp-timestamp"],
-                post.headers["x-connect-mcp-signature"],
-            )
+            assert post.signed_with(local_server.webhook_signing_key)
             hook = post.json()
             assert hook["event"] == "CONNECTION_SUCCESS"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import subprocess
@@ -11,7 +10,7 @@ import threading
 from pathlib import Path
 
 from connect_mcp.local.embedded import LocalCredentials
-from tests.support import api_headers, http
+from tests.support import api_headers, clean_env, http
 
 _KEYS = (
     "PIPEDREAM_BASE_URL",
@@ -22,9 +21,8 @@ _KEYS = (
 
 
 def _env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPEDREAM_", "CONNECT_MCP"))}
-    env["HOME"] = str(tmp_path)  # no stray .local/share from the developer's machine
-    return env
+    # HOME of the test's own: no stray .local/share from the developer's machine.
+    return clean_env(HOME=str(tmp_path))
 
 
 def _read_lines(proc: subprocess.Popen[str], count: int, timeout: float) -> list[str]:

@@ -15,7 +15,7 @@ from uuid import uuid4
 from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from tests.e2e.receiver import receiver
-from tests.support import access_token, connect_token, http
+from tests.support import access_token, clean_env, connect_token, http
 
 KEY = "whsec_test"
 
@@ -44,12 +44,7 @@ async def test_delivery_retries_transient_failures_with_the_same_delivery_id() -
     assert len({p.headers["x-connect-mcp-delivery"] for p in posts}) == 1
     for post in posts:
         assert post.json() == payload
-        assert webhooks.verify(
-            KEY,
-            post.body,
-            post.headers["x-connect-mcp-timestamp"],
-            post.headers["x-connect-mcp-signature"],
-        )
+        assert post.signed_with(KEY)
 
 
 async def test_delivery_gives_up_on_a_client_error_and_on_a_dead_receiver() -> None:
@@ -77,13 +72,12 @@ def test_local_server_exposes_its_key(local_server: LocalCredentials) -> None:
 
 def test_connect_mcp_local_prints_the_signing_key(tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PIPEDREAM_", "CONNECT_MCP"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "connect_mcp", "local", "--port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=clean_env(),
     )
     try:
         assert proc.stdout is not None
@@ -132,12 +126,7 @@ def test_webhook_payload_never_carries_credentials(local_server: LocalCredential
     assert payload["account"]["name"] == "Work"
     assert post.headers["x-connect-mcp-event"] == "CONNECTION_SUCCESS"
     assert local_server.webhook_signing_key
-    assert webhooks.verify(
-        local_server.webhook_signing_key,
-        post.body,
-        post.headers["x-connect-mcp-timestamp"],
-        post.headers["x-connect-mcp-signature"],
-    )
+    assert post.signed_with(local_server.webhook_signing_key)
     # The account is what the API returns for that user.
     listed = (
         http()

@@ -11,7 +11,6 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -20,6 +19,8 @@ from typing import Any
 
 import httpx2
 import pytest
+
+from tests.support import clean_env, connect_mcp_executable
 
 WORKERS = 12
 WRITE_SECONDS = 1.0
@@ -45,16 +46,16 @@ class Ledger:
 
 
 def start(data_dir: Path) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "connect-mcp"), "local", "--port", "0",
-         "--data-dir", str(data_dir)],
+        [connect_mcp_executable(), "local", "--port", "0", "--data-dir", str(data_dir)],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
-        env={**env, "CONNECT_MCP_LOCAL_TOKEN_RATE_PER_MINUTE": "1000000",
-             "CONNECT_MCP_LOCAL_ACCOUNT_RATE_PER_WINDOW": "1000000"},
-    )  # fmt: skip
+        env=clean_env(
+            CONNECT_MCP_LOCAL_TOKEN_RATE_PER_MINUTE="1000000",
+            CONNECT_MCP_LOCAL_ACCOUNT_RATE_PER_WINDOW="1000000",
+        ),
+    )
     assert process.stdout is not None
     values: dict[str, str] = {}
     deadline = time.monotonic() + 30

@@ -46,6 +46,24 @@ CLEAR = (
 MARKER = "IGNORE-PREVIOUS-INSTRUCTIONS-upstream-body"
 
 
+class ResentDelete(AssertionError):
+    """One tool call's DELETE reached the server more than once (raised after every other check
+    of the test has passed, so the known-failure mark below can name exactly this failure)."""
+
+
+#: Strict, and only for this exception: any other failure still fails the test, and the day no
+#: DELETE is re-sent the test XPASSes and fails, so the mark must go.
+RESENDS_DELETE = pytest.mark.xfail(
+    raises=ResentDelete,
+    strict=True,
+    reason=(
+        "known: ConnectClient re-sends a DELETE whose answer was lost (5xx, timeout, reset) "
+        "and takes the 404 as success - by design ('DELETE is idempotent', connect/client.py); "
+        "a re-sent delete_user would also remove accounts connected in between, unconfirmed"
+    ),
+)
+
+
 class ResetMidBody(httpx2.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b'{"data": [{"id": "apn_'
@@ -60,8 +78,9 @@ class FaultyUpstream:
         self.real = httpx2.AsyncHTTPTransport()
         self.fault: str | None = None
         self.writes_only = False
-        self.sent: Counter[tuple[str, str]] = Counter()  # requests the server acted on
-        self.applied: Counter[tuple[str, str]] = Counter()  # ... and answered 2xx
+        #: Every request that reached the real server, whatever it answered: a re-sent
+        #: DELETE counts even though the server answers it 404 (what it deleted is gone).
+        self.sent: Counter[tuple[str, str]] = Counter()
         self.transport = httpx2.MockTransport(self.handle)
 
     def applies(self, request: httpx2.Request) -> bool:
@@ -76,8 +95,6 @@ class FaultyUpstream:
         self.sent[key] += 1
         response = await self.real.handle_async_request(request)
         await response.aread()
-        if 200 <= response.status_code < 300:
-            self.applied[key] += 1
         return response
 
     async def handle(self, request: httpx2.Request) -> httpx2.Response:
@@ -131,13 +148,23 @@ def remaining(creds: LocalCredentials, user: str) -> set[str]:
 WRITES = {"invoke_workflow", "delete_account", "delete_app_accounts", "delete_user"}
 
 
-@pytest.mark.parametrize("writes_only", [False, True], ids=["every-request", "writes-only"])
+@pytest.mark.parametrize(
+    "writes_only",
+    [
+        # Every request faulted: the gate's own read fails first, so no DELETE is ever sent
+        # twice - strict here.
+        False,
+        pytest.param(True, marks=RESENDS_DELETE),
+    ],
+    ids=["every-request", "writes-only"],
+)
 async def test_tools_under_upstream_faults(
     make_local_server: Callable[..., LocalCredentials], writes_only: bool
 ) -> None:
     creds = make_local_server(account_rate_per_window=10**6, token_rate_per_minute=10**6)
     domain = creds.base_url.removeprefix("http://")
     outcomes: Counter[str] = Counter()
+    resent: list[tuple[object, ...]] = []
     slowest = 0.0
     cases = 0
     for fault in FAULTS:
@@ -166,7 +193,6 @@ async def test_tools_under_upstream_faults(
                 if "account_id" in args:
                     args = {**args, "account_id": account}
                 upstream.sent.clear()
-                upstream.applied.clear()
                 upstream.fault, upstream.writes_only = fault, writes_only
                 started = time.monotonic()
                 with anyio.fail_after(LIMIT_SECONDS):
@@ -180,10 +206,13 @@ async def test_tools_under_upstream_faults(
                 assert "Traceback" not in body, what
                 if tool != "invoke_workflow":
                     assert MARKER not in body + str(result.structured_content), what
-                # Nothing is carried out twice: each delete and each invocation at most once.
-                for (method, path), times in upstream.applied.items():
-                    if method == "DELETE" or path.startswith("/en"):
+                # Nothing is sent twice: each delete and each invocation reaches the server at
+                # most once, whatever it answered (a re-sent DELETE gets a 404, still a resend).
+                for (method, path), times in upstream.sent.items():
+                    if path.startswith("/en"):
                         assert times <= 1, (what, method, path, times)
+                    elif method == "DELETE" and times > 1:
+                        resent.append((fault, tool, path, times))
                 workflow_runs = sum(n for (_, p), n in upstream.sent.items() if p.startswith("/en"))
                 if tool == "invoke_workflow":
                     assert workflow_runs <= 1, what
@@ -204,10 +233,13 @@ async def test_tools_under_upstream_faults(
     print(
         f"\n[faults/{'writes' if writes_only else 'all'}] {cases} tool calls under "
         f"{len(FAULTS)} faults: {dict(outcomes)}; slowest {slowest:.2f}s (limit "
-        f"{LIMIT_SECONDS}s); no delete or invocation carried out twice"
+        f"{LIMIT_SECONDS}s); no invocation sent twice; DELETEs sent twice: {len(resent)}"
     )
+    if resent:
+        raise ResentDelete(f"DELETE re-sent (fault, tool, path, times): {resent}")
 
 
+@RESENDS_DELETE
 @pytest.mark.parametrize("fault", ["503", "slow", "reset"])
 async def test_delete_user_whose_answer_is_lost_reports_what_really_happened(
     make_local_server: Callable[..., LocalCredentials], fault: str
@@ -236,5 +268,8 @@ async def test_delete_user_whose_answer_is_lost_reports_what_really_happened(
     assert data(result)["deleted"] is True
     assert account in data(result)["deleted_ids"]
     assert remaining(creds, user) == set()
-    assert upstream.applied[("DELETE", f"/v1/connect/{creds.project_id}/users/{user}")] == 1
     print(f"\n[faults/delete_user] {fault}: answer lost, tool reported the real outcome")
+    times = upstream.sent[("DELETE", f"/v1/connect/{creds.project_id}/users/{user}")]
+    assert times >= 1
+    if times > 1:
+        raise ResentDelete(f"DELETE of the user reached the server {times} times")

@@ -11,6 +11,7 @@ import urllib.parse
 from collections.abc import Iterable
 from typing import Any
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 from connect_mcp.redact import MIN_SECRET_LENGTH, REDACTED
@@ -165,3 +166,15 @@ class RedactorState:
         with r._lock:
             for key, value in self._saved.items():
                 setattr(r, key, copy.copy(value))
+
+
+def fuzz_settings(examples: int) -> settings:
+    """The fuzzers' shared Hypothesis settings: `examples` draws, generation only, no deadline,
+    no example database, no health checks."""
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )

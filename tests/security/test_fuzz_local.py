@@ -15,12 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.core.result import Ok
 
 from connect_mcp.local.embedded import LocalCredentials
+from tests.security.helpers import fuzz_settings
 from tests.support import access_token, http, seed_account
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))  # per operation and mode
@@ -75,13 +76,7 @@ def test_fuzz_the_local_server_against_its_own_openapi_document(
             strategy = operation.as_strategy(generation_mode=mode, **overrides)
             positive = mode is GenerationMode.POSITIVE
 
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
+            @fuzz_settings(EXAMPLES)
             @given(
                 case=strategy, auth=st.sampled_from(["valid", "valid", "valid", "none", "forged"])
             )

@@ -14,15 +14,17 @@ from typing import Any
 
 import anyio.from_thread
 import httpx2
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.auth import JWTVerifier
 from connect_mcp.tools._base import SPECS
+from tests.security.helpers import fuzz_settings
 from tests.security.test_transport import CONFIG, LIST, MODERN, claims, sign
 from tests.server.helpers import make_server, new_user, serving
-from tests.server.test_http import HEADERS, INIT
+from tests.support import INITIALIZE as INIT
+from tests.support import MCP_HTTP_HEADERS as HEADERS
 
 EXAMPLES = int(os.environ.get("MCP_FUZZ_EXAMPLES", "150"))
 
@@ -125,13 +127,7 @@ def test_arbitrary_json_rpc_never_breaks_the_server(
                       headers=legacy)  # fmt: skip
             eras = {"legacy": legacy, "modern": {**auth, **MODERN}}
 
-            @settings(
-                max_examples=EXAMPLES,
-                deadline=None,
-                database=None,
-                phases=[Phase.generate],
-                suppress_health_check=list(HealthCheck),
-            )
+            @fuzz_settings(EXAMPLES)
             @given(message=messages(), era=st.sampled_from(sorted(eras)))
             def send(message: Any, era: str) -> None:
                 headers = eras[era]

@@ -17,7 +17,6 @@ import os
 import queue
 import secrets as secrets_module
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,7 +32,15 @@ from mcp import Client, MCPError
 from connect_mcp.local.embedded import LocalCredentials
 from tests.security.helpers import RedactorState, leaks, secrets_strategy
 from tests.server.helpers import Listener, answer, make_server, new_user, text
-from tests.support import access_token, api_headers, http, seed_account
+from tests.support import (
+    access_token,
+    api_headers,
+    backend_env,
+    clean_env,
+    connect_mcp_executable,
+    http,
+    seed_account,
+)
 
 EXAMPLES = int(os.environ.get("LEAK_EXAMPLES", "150"))
 
@@ -88,6 +95,15 @@ def calls(account: str, other: str, secrets: list[str]) -> list[tuple[str, dict[
         ("list_accounts", {"cursor": s0[:200], "limit": s1}),
         ("no_such_tool", {"api_key": s0}),
     ]
+
+
+def _delete_accounts(creds: LocalCredentials, token: str, *accounts: dict[str, Any]) -> None:
+    """Clean up an example's accounts (by the API, so the next example starts empty)."""
+    for account in accounts:
+        http().delete(
+            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
+            headers=api_headers(creds, token=token),
+        )
 
 
 @pytest.mark.timeout(300)
@@ -149,11 +165,7 @@ def test_no_generated_secret_leaves_the_process(
                         blobs.append(result.model_dump_json())
                         counts["calls"] += 1
                 finally:
-                    for account in (work, extra):
-                        http().delete(
-                            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
-                            headers=api_headers(creds, token=token),
-                        )
+                    _delete_accounts(creds, token, work, extra)
                 blobs.append(captured_logs.getvalue()[log_start:])
                 blobs.extend(asked)
                 counts["questions"] += len(asked)
@@ -270,18 +282,14 @@ def test_no_generated_secret_on_the_stdio_streams(
     token = access_token(creds)
     with Listener(reply=lambda r: holder["reply"](r)) as host:
         env = {
-            **{k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")},
-            "PIPEDREAM_BASE_URL": creds.base_url,
-            "PIPEDREAM_PROJECT_ID": creds.project_id,
-            "PIPEDREAM_CLIENT_ID": creds.client_id,
-            "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
+            **clean_env(),
+            **backend_env(creds),
             "PIPEDREAM_WORKFLOW_DOMAIN": host.netloc,
             "CONNECT_MCP_WORKFLOW_OAUTH_ENDPOINTS": "en1abc",
             "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"),
             "CONNECT_MCP_LOG_LEVEL": "debug",
         }
-        exe = str(Path(sys.executable).parent / "connect-mcp")
-        peer = StdioPeer([exe, "serve", "--external-user-id", user], env)
+        peer = StdioPeer([connect_mcp_executable(), "serve", "--external-user-id", user], env)
         try:
             init = peer.request(
                 "initialize",
@@ -305,11 +313,7 @@ def test_no_generated_secret_on_the_stdio_streams(
                         peer.request("tools/call", {"name": tool, "arguments": args})
                         counts["calls"] += 1
                 finally:
-                    for account in (work, extra):
-                        http().delete(
-                            f"{creds.base_url}/v1/connect/{creds.project_id}/accounts/{account['id']}",
-                            headers=api_headers(creds, token=token),
-                        )
+                    _delete_accounts(creds, token, work, extra)
 
             # The streams of a run with throwaway secrets: draws that occur in them anyway
             # (a word like "header") would be found without having leaked; they are skipped.

@@ -22,7 +22,8 @@ from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.auth import JWTConfig, JWTVerifier
 from connect_mcp.server.serve import transport_security
 from tests.server.helpers import make_server, new_user, serving
-from tests.server.test_http import HEADERS, INIT
+from tests.support import INITIALIZE as INIT
+from tests.support import MCP_HTTP_HEADERS as HEADERS
 
 SECRET = secrets.token_urlsafe(48)
 AUD, ISS = "connect-mcp-security", "https://issuer.example"

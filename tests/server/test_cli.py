@@ -20,30 +20,17 @@ from mcp.client.streamable_http import streamable_http_client
 
 from connect_mcp.cli import main
 from tests.server.helpers import call, data
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _executable() -> str:
-    """The `connect-mcp` of this checkout's `.venv` (what mcp.json names), else of the running
-    interpreter's environment."""
-    local = REPO / ".venv" / "bin" / "connect-mcp"
-    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
-
-
-def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "CONNECT_MCP_DATA_DIR": str(tmp_path / "data"), **extra}
+from tests.support import REPO, clean_env, connect_mcp_executable
 
 
 async def test_stdio_server_launched_as_mcp_json_says(tmp_path: Path) -> None:
     entry = json.loads((REPO / "mcp.json").read_text())["mcpServers"]["connect-mcp"]
     assert entry["command"] == ".venv/bin/connect-mcp"
-    command = entry["command"] if (REPO / entry["command"]).exists() else _executable()
+    command = entry["command"] if (REPO / entry["command"]).exists() else connect_mcp_executable()
     params = StdioServerParameters(
         command=command,
         args=entry["args"],
-        env={**_env(tmp_path), **entry.get("env", {})},
+        env={**clean_env(tmp_path / "data"), **entry.get("env", {})},
         cwd=REPO,
     )
     async with Client(params) as client:
@@ -150,11 +137,11 @@ def test_cli_module_is_light() -> None:
 
 async def test_http_banner_is_actionable(tmp_path: Path) -> None:
     process = subprocess.Popen(
-        [_executable(), "serve", "--http", "--port", "0"],
+        [connect_mcp_executable(), "serve", "--http", "--port", "0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=_env(tmp_path),
+        env=clean_env(tmp_path / "data"),
         cwd=REPO,
     )
     try:

@@ -11,11 +11,8 @@ server (through PIPEDREAM_* settings), so the test can seed accounts for U and f
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,46 +28,29 @@ from connect_mcp.config import Settings
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.dev_auth import is_loopback
 from tests.server.helpers import ERAS, call, data
-from tests.support import seed_account
+from tests.support import (
+    INITIALIZE,
+    MCP_HTTP_HEADERS,
+    backend_env,
+    clean_env,
+    connect_mcp_executable,
+    seed_account,
+    start_connect_mcp,
+    stop_process,
+)
 
 pytestmark = pytest.mark.timeout(90)
 
 KEY = {"api_key": "sk-dev-user-0123456789abcdef"}
-HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    },
-}
-
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _executable() -> str:
-    """The `connect-mcp` of this checkout's `.venv`, else of the running interpreter's env."""
-    local = REPO / ".venv" / "bin" / "connect-mcp"
-    return str(local) if local.exists() else str(Path(sys.executable).parent / "connect-mcp")
-
-
-def _env(tmp: Path, **extra: str) -> dict[str, str]:
-    """No PIPEDREAM_* or CONNECT_MCP_* of the developer's shell; a data dir of the test's own."""
-    keep = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
-    return {**keep, "CONNECT_MCP_DATA_DIR": str(tmp / "data"), **extra}
 
 
 def _run(tmp: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [_executable(), *args],
+        [connect_mcp_executable(), *args],
         capture_output=True,
         text=True,
         timeout=60,
-        env=_env(tmp, **env),
+        env=clean_env(tmp / "data", **env),
         cwd=tmp,
         check=False,
     )
@@ -84,60 +64,16 @@ class Running:
     stdout_path: Path
 
 
-def _backend_env(creds: LocalCredentials) -> dict[str, str]:
-    return {
-        "PIPEDREAM_BASE_URL": creds.base_url,
-        "PIPEDREAM_PROJECT_ID": creds.project_id,
-        "PIPEDREAM_CLIENT_ID": creds.client_id,
-        "PIPEDREAM_CLIENT_SECRET": creds.client_secret,
-    }
-
-
-def _start(
-    tmp: Path, args: list[str], env: dict[str, str], until: str
-) -> tuple[subprocess.Popen[bytes], str]:
-    """Start `connect-mcp serve ...` with stderr to a file; wait for a banner line."""
-    err_path, out_path = tmp / "stderr.log", tmp / "stdout.log"
-    with err_path.open("wb") as err, out_path.open("wb") as out:
-        process = subprocess.Popen(
-            [_executable(), "serve", *args],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=err,
-            env=_env(tmp, **env),
-            cwd=tmp,
-        )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        text = err_path.read_text(errors="replace")
-        if until in text:
-            return process, text
-        if process.poll() is not None:
-            pytest.fail(f"serve exited with {process.returncode}:\n{text[-2000:]}")
-        time.sleep(0.05)
-    process.kill()
-    pytest.fail(f"serve did not print {until!r} within 30 s")
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=5)
-
-
 @pytest.fixture(scope="module")
 def dev_server(
     local_server: LocalCredentials, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Running]:
     tmp = tmp_path_factory.mktemp("dev-user")
     user = f"dev-{uuid4().hex}"
-    process, banner = _start(
+    process, banner = start_connect_mcp(
         tmp,
-        ["--http", "--port", "0", "--dev-user", user],
-        _backend_env(local_server),
+        ["serve", "--http", "--port", "0", "--dev-user", user],
+        clean_env(tmp / "data", **backend_env(local_server)),
         until="Transport Type: Streamable HTTP",
     )
     try:
@@ -145,7 +81,7 @@ def dev_server(
         assert url, banner
         yield Running(url[1], user, banner, tmp / "stdout.log")
     finally:
-        _stop(process)
+        stop_process(process)
 
 
 def test_start_up_says_so_loudly(dev_server: Running) -> None:
@@ -196,10 +132,10 @@ def test_dns_rebinding_protection_stays_on(
     dev_server: Running, header: str, value: str, status: int
 ) -> None:
     response = httpx2.post(
-        dev_server.url, json=INIT, headers={**HEADERS, header: value}, timeout=10
+        dev_server.url, json=INITIALIZE, headers={**MCP_HTTP_HEADERS, header: value}, timeout=10
     )
     assert response.status_code == status
-    ok = httpx2.post(dev_server.url, json=INIT, headers=HEADERS, timeout=10)
+    ok = httpx2.post(dev_server.url, json=INITIALIZE, headers=MCP_HTTP_HEADERS, timeout=10)
     assert ok.status_code == 200
 
 
@@ -242,16 +178,19 @@ def test_never_on_by_default() -> None:
 def test_an_environment_variable_does_not_turn_it_on(
     tmp_path: Path, local_server: LocalCredentials
 ) -> None:
-    env = {**_backend_env(local_server), "CONNECT_MCP_DEV_USER": "mallory"}
-    process, banner = _start(
-        tmp_path, ["--http", "--port", "0"], env, until="Tokens for other users"
+    env = {**backend_env(local_server), "CONNECT_MCP_DEV_USER": "mallory"}
+    process, banner = start_connect_mcp(
+        tmp_path,
+        ["serve", "--http", "--port", "0"],
+        clean_env(tmp_path / "data", **env),
+        until="Tokens for other users",
     )
     try:
         url = re.search(r"URL: (http://127\.0\.0\.1:\d+/mcp)", banner)
         assert url, banner
-        response = httpx2.post(url[1], json=INIT, headers=HEADERS, timeout=10)
+        response = httpx2.post(url[1], json=INITIALIZE, headers=MCP_HTTP_HEADERS, timeout=10)
     finally:
-        _stop(process)
+        stop_process(process)
     assert response.status_code == 401
     assert "DEVELOPMENT MODE" not in banner
 

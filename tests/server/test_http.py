@@ -18,22 +18,13 @@ from mcp.client.streamable_http import streamable_http_client
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.server.auth import JWTConfig, mint_token
 from tests.server.helpers import ERAS, answer, call, data, make_server, new_user, serving, text
+from tests.support import INITIALIZE as INIT
+from tests.support import MCP_HTTP_HEADERS as HEADERS
 from tests.support import seed_account
 
 SECRET = secrets.token_urlsafe(48)
 CONFIG = JWTConfig(key=SECRET, algorithms=("HS256",), audience="connect-mcp-tests")
 KEY = {"api_key": "sk-test-0123456789abcdef"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-11-25",
-        "capabilities": {},
-        "clientInfo": {"name": "test", "version": "0"},
-    },
-}
-HEADERS = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
 
 
 def token(user: str, perm: str = "write", **claims: Any) -> str:

@@ -8,7 +8,6 @@ from urllib.parse import parse_qs, urlsplit
 
 from mcp import Client
 
-from connect_mcp.local import webhooks
 from connect_mcp.local.embedded import LocalCredentials
 from connect_mcp.tools._base import LinkOptions
 from tests.e2e.receiver import receiver
@@ -48,12 +47,7 @@ async def test_links_carry_the_operators_webhook_and_redirect(
     assert hook.json()["account"]["external_id"] == user
     assert "sk-op-0123456789abcdef" not in hook.body.decode()
     assert local_server.webhook_signing_key is not None
-    assert webhooks.verify(
-        local_server.webhook_signing_key,
-        hook.body,
-        hook.headers["x-connect-mcp-timestamp"],
-        hook.headers["x-connect-mcp-signature"],
-    )
+    assert hook.signed_with(local_server.webhook_signing_key)
 
 
 async def test_without_settings_a_link_has_no_webhook_or_redirect(

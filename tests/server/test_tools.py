@@ -14,28 +14,15 @@ from mcp import Client
 
 from connect_mcp.local.embedded import LocalCredentials
 from tests.server.helpers import ERAS, answer, call, data, make_server, new_user, text
-from tests.support import seed_account
+from tests.support import TOOL_NAMES, seed_account
 
 KEY = {"api_key": "sk-test-0123456789abcdef"}
-
-EXPECTED_TOOLS = {
-    "create_connect_link",
-    "list_accounts",
-    "get_account",
-    "delete_account",
-    "delete_app_accounts",
-    "delete_user",
-    "list_apps",
-    "get_app",
-    "get_project_info",
-    "invoke_workflow",
-}
 
 
 async def test_tool_listing_is_complete_and_honest(local_server: LocalCredentials) -> None:
     async with Client(make_server(local_server, new_user())) as client:
         tools = {t.name: t for t in (await client.list_tools()).tools}
-    assert set(tools) == EXPECTED_TOOLS
+    assert set(tools) == TOOL_NAMES
     for tool in tools.values():
         assert tool.title, tool.name
         assert len(tool.description or "") > 80, tool.name

@@ -20,9 +20,15 @@ from mcp.types import ElicitRequestParams, ElicitRequestURLParams, ElicitResult,
 
 from connect_mcp.local.embedded import LocalCredentials
 from tests.server.helpers import ERAS, data, text
-from tests.server.test_dev_user import _backend_env, _env, _executable, _start, _stop
 from tests.server.test_url_gate import press
-from tests.support import seed_account
+from tests.support import (
+    backend_env,
+    clean_env,
+    connect_mcp_executable,
+    seed_account,
+    start_connect_mcp,
+    stop_process,
+)
 
 pytestmark = pytest.mark.timeout(90)
 KEY = {"api_key": "sk-test-0123456789abcdef"}
@@ -47,9 +53,9 @@ async def test_stdio_serves_its_own_confirmation_pages(
     user = f"user-{uuid4().hex}"
     target = seed_account(local_server, user, "openai", KEY)["id"]
     params = StdioServerParameters(
-        command=_executable(),
+        command=connect_mcp_executable(),
         args=["serve", "--external-user-id", user],
-        env=_env(tmp_path, CONNECT_MCP_CONFIRM="url", **_backend_env(local_server)),
+        env=clean_env(tmp_path / "data", CONNECT_MCP_CONFIRM="url", **backend_env(local_server)),
         cwd=tmp_path,
     )
     seen: list[str] = []
@@ -68,10 +74,10 @@ async def test_http_serves_the_pages_beside_mcp(
 ) -> None:
     user = f"dev-{uuid4().hex}"
     target = seed_account(local_server, user, "openai", KEY)["id"]
-    process, banner = _start(
+    process, banner = start_connect_mcp(
         tmp_path,
-        ["--http", "--port", "0", "--dev-user", user],
-        {"CONNECT_MCP_CONFIRM": "url", **_backend_env(local_server)},
+        ["serve", "--http", "--port", "0", "--dev-user", user],
+        clean_env(tmp_path / "data", CONNECT_MCP_CONFIRM="url", **backend_env(local_server)),
         until="Transport Type: Streamable HTTP",
     )
     try:
@@ -87,7 +93,7 @@ async def test_http_serves_the_pages_beside_mcp(
         ) as client:
             result = await client.call_tool("delete_account", {"account_id": target})
     finally:
-        _stop(process)
+        stop_process(process)
     assert data(result)["deleted_ids"] == [target], text(result)
     [url] = seen
     assert url.startswith(f"http://127.0.0.1:{found[2]}/confirm/")

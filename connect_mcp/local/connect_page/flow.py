@@ -18,7 +18,7 @@ from enum import Enum
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from connect_mcp.local import webhooks
-from connect_mcp.local.catalog import CatalogApp, find_app
+from connect_mcp.local.catalog import CatalogApp
 from connect_mcp.local.state import LocalState
 from connect_mcp.local.store import AccountRow, ConnectTokenRow, NewAccount, Scope, StoreError
 from connect_mcp.local.views import account_json
@@ -101,6 +101,37 @@ def oauth_credentials(app: CatalogApp, extra: dict[str, str]) -> dict[str, str]:
     }
 
 
+def store_account(
+    state: LocalState,
+    scope: Scope,
+    token_digest: str,
+    external_id: str,
+    app: CatalogApp,
+    credentials: dict[str, str],
+    *,
+    name: str | None,
+    reconnect_id: str | None,
+) -> AccountRow | None:
+    """Create (or, for a reconnect, re-credential) the account, spending the connect token with
+    digest `token_digest` in the same transaction. Shared by the Connect Link page (`connect`)
+    and the API's create-account route, which report failures each their own way: StoreError
+    (the token is spent or expired), LookupError or None (no such account to reconnect)."""
+    now = state.clock()
+    expires_at = now + OAUTH_TOKEN_TTL if app.auth_type == "oauth" else None
+    new = NewAccount(
+        external_id=external_id,
+        app_slug=app.name_slug,
+        name=name,
+        credentials=credentials,
+        now=now,
+        expires_at=expires_at,
+        next_refresh_at=None if expires_at is None else expires_at - REFRESH_MARGIN,
+    )
+    if reconnect_id:
+        return state.store.update_credentials(scope, reconnect_id, new, token_digest=token_digest)
+    return state.store.create_account(scope, new, token_digest=token_digest)
+
+
 def connect(
     state: LocalState,
     link: Link,
@@ -111,24 +142,17 @@ def connect(
     reconnect_id: str | None,
 ) -> AccountRow:
     """Create (or, for a reconnect, re-credential) the account; spends the token."""
-    now = state.clock()
-    expires_at = now + OAUTH_TOKEN_TTL if app.auth_type == "oauth" else None
-    new = NewAccount(
-        external_id=link.user,
-        app_slug=app.name_slug,
-        name=name,
-        credentials=credentials,
-        now=now,
-        expires_at=expires_at,
-        next_refresh_at=None if expires_at is None else expires_at - REFRESH_MARGIN,
-    )
     try:
-        if reconnect_id:
-            row = state.store.update_credentials(
-                link.scope, reconnect_id, new, token_digest=link.digest
-            )
-        else:
-            row = state.store.create_account(link.scope, new, token_digest=link.digest)
+        row = store_account(
+            state,
+            link.scope,
+            link.digest,
+            link.user,
+            app,
+            credentials,
+            name=name,
+            reconnect_id=reconnect_id,
+        )
     except StoreError as exc:
         again = open_link(state, link.token)
         problem = again if isinstance(again, LinkProblem) else LinkProblem.USED
@@ -172,7 +196,3 @@ def with_params(url: str, **params: str) -> str:
     parts = urlsplit(url)
     query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
     return urlunsplit(parts._replace(query=urlencode(query)))
-
-
-def app_for(slug: str | None) -> CatalogApp | None:
-    return find_app(slug) if slug else None

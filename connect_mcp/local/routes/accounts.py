@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from connect_mcp.local.catalog import CatalogApp, find_app, find_by_oauth_app_id
+from connect_mcp.local.connect_page.flow import store_account
 from connect_mcp.local.http import (
     ApiError,
     account_limit,
@@ -34,11 +35,9 @@ from connect_mcp.local.http import (
 )
 from connect_mcp.local.paging import PageRequest
 from connect_mcp.local.routes.tokens import token_problem
-from connect_mcp.local.store import NewAccount, Scope, StoreError
+from connect_mcp.local.store import Scope, StoreError
 from connect_mcp.local.views import account_json
 
-OAUTH_TOKEN_TTL = 3600
-_REFRESH_MARGIN = 300
 MAX_NAME = 200
 
 
@@ -182,22 +181,17 @@ async def create_account(request: Request) -> Response:
     if query_user and query_user != token.external_user_id:
         raise ApiError(400, "external_user_id does not match the connect token's user")
 
-    expires_at = now + OAUTH_TOKEN_TTL if app.auth_type == "oauth" else None
-    new = NewAccount(
-        external_id=token.external_user_id,
-        app_slug=app.name_slug,
-        name=name,
-        credentials=credentials,
-        now=now,
-        expires_at=expires_at,
-        next_refresh_at=None if expires_at is None else expires_at - _REFRESH_MARGIN,
-    )
-    scope = Scope(token.project_id, env)
     try:
-        if reconnect_id:
-            row = state.store.update_credentials(scope, reconnect_id, new, token_digest=digest)
-        else:
-            row = state.store.create_account(scope, new, token_digest=digest)
+        row = store_account(
+            state,
+            Scope(token.project_id, env),
+            digest,
+            token.external_user_id,
+            app,
+            credentials,
+            name=name,
+            reconnect_id=reconnect_id,
+        )
     except StoreError as exc:
         raise ApiError(401, str(exc)) from exc
     except LookupError as exc:
