@@ -44,9 +44,9 @@ async def test_output_schemas_setting_reaches_the_tool_list(tmp_path: Path) -> N
     """`CONNECT_MCP_OUTPUT_SCHEMAS=true` publishes every tool's output schema (default: none,
     `tests/server/test_tools.py`)."""
     params = StdioServerParameters(
-        command=_executable(),
+        command=connect_mcp_executable(),
         args=["serve", "--external-user-id", "schema-user"],
-        env=_env(tmp_path, CONNECT_MCP_OUTPUT_SCHEMAS="true"),
+        env=clean_env(tmp_path / "data", CONNECT_MCP_OUTPUT_SCHEMAS="true"),
         cwd=tmp_path,
     )
     async with Client(params) as client:
