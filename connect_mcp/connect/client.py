@@ -13,8 +13,13 @@ Design decisions, each for a reason:
   but the first token's plaintext never reached anyone (only its digest lives on the
   server), so it is inert, expires within hours, and changes nothing a user can see.
   Failing instead would push the retry onto the model, which is worse in every way.
-* **DELETE is idempotent, also in its answer**: a DELETE retried after an attempt that may
-  have been applied (5xx, broken connection, read timeout) treats 404 as success.
+* **Deleting one account is idempotent, also in its answer**: a DELETE of an account id
+  retried after an attempt that may have been applied (5xx, broken connection, read timeout)
+  treats 404 as success - a re-send can only delete that same, confirmed account.
+* **Deleting a user is sent once** (only a request that never left, or a 429, is repeated):
+  it deletes every account the user has *at that moment*, so a re-send after a lost answer
+  could take accounts connected in between, which nobody confirmed. The caller looks again
+  (`delete_user` lists users) to learn what happened.
 * **Connect tokens are not added to the redactor**: a connect token is meant for the end
   user - it is part of the Connect Link a tool must hand out - so masking it everywhere
   would break the product. It is still hidden from every `repr`, masked in error paths
@@ -378,7 +383,7 @@ class ConnectClient:
         """Delete an end user and all their accounts (paced as an account call: it deletes
         accounts)."""
         path = self._project_path("users", check.external_user_id(external_user_id))
-        await self._call("DELETE", path, pace=self._account_pace)
+        await self._call("DELETE", path, pace=self._account_pace, idempotent=False)
 
     # -- project and apps -----------------------------------------------------------------
 

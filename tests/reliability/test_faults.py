@@ -46,24 +46,6 @@ CLEAR = (
 MARKER = "IGNORE-PREVIOUS-INSTRUCTIONS-upstream-body"
 
 
-class ResentDelete(AssertionError):
-    """One tool call's DELETE reached the server more than once (raised after every other check
-    of the test has passed, so the known-failure mark below can name exactly this failure)."""
-
-
-#: Strict, and only for this exception: any other failure still fails the test, and the day no
-#: DELETE is re-sent the test XPASSes and fails, so the mark must go.
-RESENDS_DELETE = pytest.mark.xfail(
-    raises=ResentDelete,
-    strict=True,
-    reason=(
-        "known: ConnectClient re-sends a DELETE whose answer was lost (5xx, timeout, reset) "
-        "and takes the 404 as success - by design ('DELETE is idempotent', connect/client.py); "
-        "a re-sent delete_user would also remove accounts connected in between, unconfirmed"
-    ),
-)
-
-
 class ResetMidBody(httpx2.AsyncByteStream):
     async def __aiter__(self) -> AsyncIterator[bytes]:
         yield b'{"data": [{"id": "apn_'
@@ -148,16 +130,7 @@ def remaining(creds: LocalCredentials, user: str) -> set[str]:
 WRITES = {"invoke_workflow", "delete_account", "delete_app_accounts", "delete_user"}
 
 
-@pytest.mark.parametrize(
-    "writes_only",
-    [
-        # Every request faulted: the gate's own read fails first, so no DELETE is ever sent
-        # twice - strict here.
-        False,
-        pytest.param(True, marks=RESENDS_DELETE),
-    ],
-    ids=["every-request", "writes-only"],
-)
+@pytest.mark.parametrize("writes_only", [False, True], ids=["every-request", "writes-only"])
 async def test_tools_under_upstream_faults(
     make_local_server: Callable[..., LocalCredentials], writes_only: bool
 ) -> None:
@@ -206,12 +179,16 @@ async def test_tools_under_upstream_faults(
                 assert "Traceback" not in body, what
                 if tool != "invoke_workflow":
                     assert MARKER not in body + str(result.structured_content), what
-                # Nothing is sent twice: each delete and each invocation reaches the server at
-                # most once, whatever it answered (a re-sent DELETE gets a 404, still a resend).
+                # Counted whatever the server answered. A workflow invocation and a user delete
+                # (which takes every account the user has at that moment) reach the server at
+                # most once; an account's DELETE may be re-sent after a lost answer - by id, it
+                # can only delete the same confirmed account - and within the retry budget.
                 for (method, path), times in upstream.sent.items():
-                    if path.startswith("/en"):
+                    if path.startswith("/en") or (method == "DELETE" and "/users/" in path):
                         assert times <= 1, (what, method, path, times)
                     elif method == "DELETE" and times > 1:
+                        assert "/accounts/" in path, (what, path)
+                        assert times <= 3, (what, path, times)  # max_retries=2
                         resent.append((fault, tool, path, times))
                 workflow_runs = sum(n for (_, p), n in upstream.sent.items() if p.startswith("/en"))
                 if tool == "invoke_workflow":
@@ -233,13 +210,11 @@ async def test_tools_under_upstream_faults(
     print(
         f"\n[faults/{'writes' if writes_only else 'all'}] {cases} tool calls under "
         f"{len(FAULTS)} faults: {dict(outcomes)}; slowest {slowest:.2f}s (limit "
-        f"{LIMIT_SECONDS}s); no invocation sent twice; DELETEs sent twice: {len(resent)}"
+        f"{LIMIT_SECONDS}s); no invocation or user delete sent twice; account DELETEs "
+        f"re-sent by id after a lost answer: {len(resent)}"
     )
-    if resent:
-        raise ResentDelete(f"DELETE re-sent (fault, tool, path, times): {resent}")
 
 
-@RESENDS_DELETE
 @pytest.mark.parametrize("fault", ["503", "slow", "reset"])
 async def test_delete_user_whose_answer_is_lost_reports_what_really_happened(
     make_local_server: Callable[..., LocalCredentials], fault: str
@@ -270,6 +245,4 @@ async def test_delete_user_whose_answer_is_lost_reports_what_really_happened(
     assert remaining(creds, user) == set()
     print(f"\n[faults/delete_user] {fault}: answer lost, tool reported the real outcome")
     times = upstream.sent[("DELETE", f"/v1/connect/{creds.project_id}/users/{user}")]
-    assert times >= 1
-    if times > 1:
-        raise ResentDelete(f"DELETE of the user reached the server {times} times")
+    assert times == 1, f"DELETE of the user reached the server {times} times"
