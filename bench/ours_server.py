@@ -79,7 +79,6 @@ def main() -> None:
         if not args.http:
             config = ServerConfig(
                 connect=connect,
-                workflow_domain=domain,
                 fixed_principal=Principal(user=args.user, perm="write", source="stdio"),
             )
             mcp = build_server(config)
@@ -95,7 +94,6 @@ def main() -> None:
         port = sock.getsockname()[1]
         config = ServerConfig(
             connect=connect,
-            workflow_domain=domain,
             verifier=JWTVerifier(jwt),
             public_url=f"http://127.0.0.1:{port}",
         )

@@ -214,10 +214,6 @@ class Store:
             ) from exc
 
     @property
-    def key_id(self) -> str:
-        return self._key.key_id
-
-    @property
     def data_key(self) -> DataKey:
         """The key credentials are sealed with now (for the redactor: see `embedded`)."""
         return self._key

@@ -72,8 +72,6 @@ def build_server(config: ServerConfig) -> MCPServer[ServerState]:
                     client=client,
                     environment=config.environment,
                     workflow_response_limit=config.workflow_response_limit,
-                    workflow_domain=config.workflow_domain,
-                    workflow_allowlist=config.workflow_allowlist,
                     link_options=config.link_options,
                 ),
                 confirmations=store,

@@ -46,7 +46,6 @@ def say(text: str, stream: TextIO | None = None) -> None:
 class Backend:
     label: str
     connect: Callable[[], ConnectClient]
-    workflow_domain: str
     embedded: bool
 
 
@@ -84,7 +83,6 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
             connect=lambda: ConnectClient.from_settings(
                 settings, workflow_response_limit=read_limit
             ),
-            workflow_domain=settings.workflow_domain,
             embedded=False,
         )
         return
@@ -122,7 +120,6 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
                 ),
                 workflow_response_limit=read_limit,
             ),
-            workflow_domain=domain,
             embedded=True,
         )
     finally:
@@ -150,8 +147,6 @@ def server_config(
     return ServerConfig(
         connect=backend.connect,
         environment=settings.environment,
-        workflow_domain=backend.workflow_domain,
-        workflow_allowlist=tuple(settings.workflow_allowlist),
         link_options=LinkOptions(
             webhook_uri=settings.connect_webhook_uri,
             success_redirect_uri=settings.connect_success_redirect_uri,

@@ -27,8 +27,6 @@ class ServerConfig:
 
     connect: Callable[[], ConnectClient]
     environment: str = "development"
-    workflow_domain: str = "m.pipedream.net"
-    workflow_allowlist: tuple[str, ...] = ()
     link_options: LinkOptions = field(default_factory=LinkOptions)
     confirm: ServePolicy = "elicit"
     confirm_timeout: float = 300.0

@@ -61,8 +61,6 @@ class ToolRuntime:
     client: ConnectClient
     environment: str
     workflow_response_limit: int
-    workflow_domain: str
-    workflow_allowlist: tuple[str, ...] = ()
     link_options: LinkOptions = field(default_factory=LinkOptions)
 
 

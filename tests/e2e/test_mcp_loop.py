@@ -75,7 +75,6 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
         server = build_server(
             ServerConfig(
                 connect=connect,
-                workflow_domain=domain,
                 link_options=LinkOptions(webhook_uri=f"{hooks.url}/hook"),
                 fixed_principal=Principal(user=user, perm="write", source="test"),
             )

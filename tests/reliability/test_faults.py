@@ -146,7 +146,6 @@ async def test_tools_under_upstream_faults(
         server = make_server(
             creds,
             user,
-            workflow_domain=domain,
             client={
                 "transport": upstream.transport,
                 "workflow_domain": domain,

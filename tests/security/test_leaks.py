@@ -128,7 +128,6 @@ def test_no_generated_secret_leaves_the_process(
             server = make_server(
                 creds,
                 user,
-                workflow_domain=host.netloc,
                 # The careless workflow is one the operator trusts with the project's token.
                 client={"workflow_domain": host.netloc, "workflow_oauth_endpoints": ["en1abc"]},
             )

@@ -102,9 +102,7 @@ async def test_every_tool_with_attacker_arguments(
                         "pw-0123456789", "database": "d"})["id"]  # fmt: skip
     before = await victim_state(creds, victim)
     asked: list[str] = []
-    server = make_server(
-        creds, attacker, workflow_domain=domain, client={"workflow_domain": domain}
-    )
+    server = make_server(creds, attacker, client={"workflow_domain": domain})
     ran = 0
     async with Client(
         server, mode=mode, elicitation_callback=answer("accept", True, log=asked)

@@ -101,7 +101,6 @@ async def test_loopback_disguises_never_reach_the_other_listener(
         server = make_server(
             local_server,
             new_user(),
-            workflow_domain=allowed.netloc,
             client={"workflow_domain": allowed.netloc, "workflow_oauth_endpoints": ["en123abc"]},
         )
         async with Client(server) as c:
@@ -205,7 +204,6 @@ async def test_redirects_are_not_followed(local_server: LocalCredentials, status
             server = make_server(
                 local_server,
                 new_user(),
-                workflow_domain=netloc,
                 client={"workflow_domain": netloc, "workflow_oauth_endpoints": ["en123abc"]},
             )
             async with Client(server) as c:
@@ -236,7 +234,6 @@ async def test_the_project_token_goes_to_no_endpoint_by_default(
         server = make_server(
             local_server,
             new_user(),
-            workflow_domain=host.netloc,
             client={"workflow_domain": host.netloc},
         )
         async with Client(server) as c:
@@ -259,7 +256,6 @@ async def test_the_project_token_goes_only_to_endpoints_the_operator_listed(
         server = make_server(
             local_server,
             new_user(),
-            workflow_domain=host.netloc,
             client={"workflow_domain": host.netloc, "workflow_oauth_endpoints": ["en123abc"]},
         )
         async with Client(server) as c:

@@ -48,7 +48,6 @@ async def test_no_secret_leaves_the_process(
         server = make_server(
             local_server,
             user,
-            workflow_domain=host.netloc,
             client={"workflow_domain": host.netloc, "workflow_oauth_endpoints": ["en1abc"]},
         )
         async with Client(server, mode=mode, elicitation_callback=answer("decline")) as c:

@@ -36,7 +36,6 @@ def _server(
     return make_server(
         creds,
         user,
-        workflow_domain=domain,
         workflow_response_limit=limit,
         client={
             "workflow_domain": domain,
@@ -158,7 +157,6 @@ async def test_a_workflow_that_times_out_is_not_resent_nor_retried_by_invitation
         server = make_server(
             local_server,
             new_user(),
-            workflow_domain=host.netloc,
             client={
                 "workflow_domain": host.netloc,
                 "workflow_oauth_endpoints": ["en123abc"],
