@@ -116,7 +116,10 @@ def _run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     log.info("local_server_started", base_url=creds.base_url, data_dir=str(data_dir))
     try:
-        stop.wait()
+        # Waking up now and then (instead of one untimed wait) lets the main thread run the
+        # signal handler promptly whatever the lock implementation does with signals.
+        while not stop.wait(0.5):
+            pass
     finally:
         server.stop()
         log.info("local_server_stopped")
