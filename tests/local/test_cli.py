@@ -9,6 +9,8 @@ import sys
 import threading
 from pathlib import Path
 
+import pytest
+
 from connect_mcp.local.embedded import LocalCredentials
 from tests.support import api_headers, clean_env, http
 
@@ -22,7 +24,9 @@ _KEYS = (
 
 def _env(tmp_path: Path) -> dict[str, str]:
     # HOME of the test's own: no stray .local/share from the developer's machine.
-    return clean_env(HOME=str(tmp_path))
+    # PYTHONFAULTHANDLER: a process that does not stop can be made to print every thread's
+    # stack (SIGABRT), so a hang says where it hangs.
+    return clean_env(HOME=str(tmp_path), PYTHONFAULTHANDLER="1")
 
 
 def _read_lines(proc: subprocess.Popen[str], count: int, timeout: float) -> list[str]:
@@ -68,7 +72,12 @@ def _creds(lines: list[str]) -> LocalCredentials:
 
 def _stop(proc: subprocess.Popen[str]) -> tuple[str, str]:
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
+    try:
+        out, err = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)  # faulthandler prints every thread's stack
+        _, err = proc.communicate(timeout=10)
+        pytest.fail(f"connect-mcp local did not stop within 20 s of SIGTERM:\n{err[-6000:]}")
     assert proc.returncode == 0, err
     return out, err
 
