@@ -54,7 +54,7 @@ from connect_mcp.server.confirmations import (
 )
 from connect_mcp.server.eras import CONFIRM_KEY, uses_input_required
 from connect_mcp.server.state import ServerState
-from connect_mcp.tools._base import DeletePlan, GateOutcome, Principal
+from connect_mcp.tools._base import DeletePlan, GateDecision, GateOutcome, Principal
 
 _log = get_logger("connect_mcp.gate")
 
@@ -69,7 +69,7 @@ NO_URL_ELICITATION = (
     "client)."
 )
 
-_REFUSED: dict[Check, tuple[str, str]] = {
+_REFUSED: dict[Check, tuple[GateDecision, str]] = {
     "unknown": ("invalid", "this confirmation is unknown or too old"),
     "other_session": ("invalid", "this confirmation was created in another session"),
     "other_tool": ("invalid", "this confirmation was made for another tool"),
@@ -146,7 +146,7 @@ def _message(plan: DeletePlan) -> str:
 
 def _refusal(check: Check) -> GateOutcome:
     decision, detail = _REFUSED[check]
-    return GateOutcome(decision, detail)  # type: ignore[arg-type]
+    return GateOutcome(decision, detail)
 
 
 def _state_confirmation(request_state: str | None) -> str | None:
