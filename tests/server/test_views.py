@@ -9,7 +9,7 @@ import pytest
 
 from connect_mcp.connect import Account, AccountApp
 from connect_mcp.tools._base import result
-from connect_mcp.tools._views import AccountView, account_status, account_view
+from connect_mcp.tools._views import AccountView, account_status, account_view, iso
 from connect_mcp.tools.accounts import ListAccountsOutput
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -139,3 +139,18 @@ def test_published_page_is_pinned_byte_for_byte() -> None:
     for view in views:
         again = AccountView.model_validate(view.model_dump())
         assert json.dumps(again.model_dump(mode="json")) == json.dumps(view.model_dump(mode="json"))
+
+
+def test_iso_tells_apart_times_that_differ_only_in_fold() -> None:
+    """`iso` is memoised by datetime; two wall times that compare equal in one zone but are
+    different instants (the hour repeated when DST ends) must not share an answer."""
+    from zoneinfo import ZoneInfo
+
+    first = datetime(2025, 11, 2, 1, 30, tzinfo=ZoneInfo("America/New_York"))
+    second = first.replace(fold=1)
+    assert first == second  # why a plain memo by value would be wrong
+    assert iso(first) == "2025-11-02T05:30:00Z"
+    assert iso(second) == "2025-11-02T06:30:00Z"
+    assert (
+        iso(datetime(2025, 1, 1)) == iso(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00Z"
+    )
