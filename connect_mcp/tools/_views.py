@@ -8,7 +8,8 @@ complaint about peer products is connections that die silently.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import functools
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
@@ -41,9 +42,16 @@ def iso(value: Any) -> str | None:
     if value is None:
         return None
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        # Keyed with the offset too: two datetimes that differ only in `fold` compare equal
+        # in one zone but are different instants. Equal instants otherwise give equal text.
+        return _iso_utc(value, value.utcoffset())
     return str(value)
+
+
+@functools.lru_cache(maxsize=4096)  # a page's timestamps come back call after call
+def _iso_utc(value: datetime, _offset: timedelta | None) -> str:
+    moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _as_datetime(value: Any) -> datetime | None:
