@@ -16,6 +16,7 @@ from urllib.parse import unquote, urlsplit
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from connect_mcp.bodies import BadContentLength, BodyTooLarge, read_limited
 from connect_mcp.local.limits import Decision, FixedWindowLimiter
 from connect_mcp.local.paging import MAX_LIMIT, CursorError, PageRequest, decode_cursor
 from connect_mcp.local.state import LocalState
@@ -150,23 +151,14 @@ def body_too_large(limit: int) -> ApiError:
 
 
 async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The request body, or 413 once it is known to exceed `limit` bytes: from the declared
-    `Content-Length` before a byte of the body is read, else while reading - the stream is
-    counted, so a chunked body (or one longer than declared) is never buffered past `limit`."""
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        if not declared.strip().isdigit():
-            raise ApiError(400, "invalid Content-Length header")
-        if int(declared) > limit:
-            raise body_too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise body_too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+    """The request body within `limit` (`bodies.read_limited`), as API errors: 413 beyond
+    it, 400 for a malformed `Content-Length`."""
+    try:
+        return await read_limited(request, limit)
+    except BodyTooLarge:
+        raise body_too_large(limit) from None
+    except BadContentLength as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 async def json_object(request: Request) -> dict[str, Any]:

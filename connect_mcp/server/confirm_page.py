@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from connect_mcp.bodies import BodyTooLarge, url_encoded_form
 from connect_mcp.server.confirmations import Confirmation, ConfirmationStore
 
 if TYPE_CHECKING:
@@ -175,23 +176,6 @@ class Site:
         return fetch_site is not None and fetch_site not in ("same-origin", "none")
 
 
-async def _form(request: Request) -> dict[str, str] | None:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return None
-    size = 0
-    chunks: list[bytes] = []
-    async for chunk in request.stream():  # bounded: never buffers more than MAX_FORM
-        size += len(chunk)
-        if size > MAX_FORM:
-            return None
-        chunks.append(chunk)
-    form: dict[str, str] = {}
-    for key, value in parse_qsl(b"".join(chunks).decode("utf-8", "replace")):
-        form.setdefault(key, value)
-    return form
-
-
 def routes(store: ConfirmationStore, site: Site) -> list[Route]:
     """`GET|POST /confirm/{id}` over `store`, for any Starlette app serving `site`."""
 
@@ -228,7 +212,10 @@ def routes(store: ConfirmationStore, site: Site) -> list[Route]:
         confirmation = lookup(request)
         if confirmation is None:
             return _not_found()
-        form = await _form(request)
+        try:
+            form = await url_encoded_form(request, MAX_FORM)
+        except BodyTooLarge:
+            return _page(413, "Too large", None, result="The form is too large. Nothing changed.")
         decision = form.get("decision") if form is not None else None
         if form is None or decision not in ("confirm", "cancel"):
             return _page(400, "Bad request", None, result="Malformed form. Nothing was changed.")

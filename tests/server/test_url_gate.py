@@ -275,7 +275,7 @@ async def test_forged_posts_and_page_views_change_nothing(
         "opaque origin": 403,
         "cross-site fetch": 403,
         "json body": 400,
-        "oversized body": 400,
+        "oversized body": 413,
         "other id": 404,
     }
     assert_not_deleted(result, "expired")

@@ -13,17 +13,16 @@ can reach renders a page that says what happened; none renders a stack trace.
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
-
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from connect_mcp.bodies import BodyTooLarge, url_encoded_form
 from connect_mcp.local.catalog import CatalogApp, find_app
 from connect_mcp.local.connect_page import flow, views
 from connect_mcp.local.connect_page.fields import check_form, form_fields
 from connect_mcp.local.connect_page.flow import Link, LinkProblem
 from connect_mcp.local.connect_page.render import STYLESHEET, page, security_headers
-from connect_mcp.local.http import ApiError, read_body, state_of
+from connect_mcp.local.http import ApiError, body_too_large, state_of
 from connect_mcp.local.state import LocalState
 
 PAGE_PATH = views.PAGE_PATH
@@ -82,21 +81,12 @@ def _foreign_origin(request: Request) -> bool:
 
 
 async def _form(request: Request) -> dict[str, str] | None:
-    """The url-encoded body (first value of each name), or None if it is not one. Read within
-    MAX_FORM (`read_body`: Content-Length first, then a counted stream), else `ApiError` 413."""
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind != "application/x-www-form-urlencoded":
-        return None
+    """The url-encoded body (`bodies.url_encoded_form`, within MAX_FORM), or None if it is not
+    one; `ApiError` 413 beyond the limit."""
     try:
-        raw = (await read_body(request, MAX_FORM)).decode("utf-8", "replace")
-    except ApiError as exc:
-        if exc.status == 413:
-            raise
-        return None
-    form: dict[str, str] = {}
-    for key, value in parse_qsl(raw, keep_blank_values=True):
-        form.setdefault(key, value)
-    return form
+        return await url_encoded_form(request, MAX_FORM)
+    except BodyTooLarge:
+        raise body_too_large(MAX_FORM) from None
 
 
 async def _posted(
