@@ -61,16 +61,10 @@ def main() -> None:
         )
         creds = server.start()
     REDACTOR.add(creds.client_secret)
-    domain = creds.base_url.removeprefix("http://")
 
     def connect() -> ConnectClient:
         return ConnectClient(
-            client_id=creds.client_id,
-            client_secret=creds.client_secret,
-            project_id=creds.project_id,
-            base_url=creds.base_url,
-            workflow_domain=domain,
-            workflow_oauth_endpoints=creds.workflow_endpoints,  # as serve's embedded backend
+            **creds.client_options(),  # as serve's embedded backend
             token_rate_per_minute=None,
             account_rate_per_window=None,
         )

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
 
 import uvicorn
 
@@ -46,6 +48,19 @@ class LocalCredentials:
     #: The built-in workflow endpoint ids this server serves (see `workflows.py`): a client
     #: of this server may send the project's access token to them (auth `oauth`).
     workflow_endpoints: tuple[str, ...] = BUILT_IN_WORKFLOWS
+
+    def client_options(self) -> dict[str, Any]:
+        """`ConnectClient` keyword arguments for this server, as `serve`'s embedded backend
+        sets them: the credentials, the loopback workflow domain (this server serves its
+        workflows), and the built-in workflows that may receive the project's token."""
+        return {
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "project_id": self.project_id,
+            "base_url": self.base_url,
+            "workflow_domain": urlsplit(self.base_url).netloc,
+            "workflow_oauth_endpoints": self.workflow_endpoints,
+        }
 
 
 class EmbeddedServer:

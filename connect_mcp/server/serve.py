@@ -13,7 +13,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TextIO
-from urllib.parse import urlsplit
 
 from connect_mcp.log import get_logger
 from connect_mcp.redact import REDACTOR
@@ -98,7 +97,6 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
     )
     creds = server.start()
     REDACTOR.add(creds.client_secret)
-    domain = urlsplit(creds.base_url).netloc
     try:
         yield Backend(
             label=(
@@ -107,17 +105,15 @@ def open_backend(settings: Settings) -> Iterator[Backend]:
                 f"{settings.environment})"
             ),
             connect=lambda: ConnectClient(
-                client_id=creds.client_id,
-                client_secret=creds.client_secret,
-                project_id=creds.project_id,
+                **{
+                    **creds.client_options(),
+                    "workflow_oauth_endpoints": (
+                        *settings.workflow_oauth_endpoints,
+                        *creds.workflow_endpoints,
+                    ),
+                },
                 environment=settings.environment,
-                base_url=creds.base_url,
-                workflow_domain=domain,
                 workflow_allowlist=tuple(settings.workflow_allowlist),
-                workflow_oauth_endpoints=(
-                    *settings.workflow_oauth_endpoints,
-                    *creds.workflow_endpoints,
-                ),
                 workflow_response_limit=read_limit,
             ),
             embedded=True,

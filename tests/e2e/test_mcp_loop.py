@@ -11,7 +11,6 @@ never the model's.
 from __future__ import annotations
 
 import json
-from urllib.parse import urlsplit
 from uuid import uuid4
 
 import anyio
@@ -57,17 +56,11 @@ async def test_connect_link_to_browser_to_workflow_to_gated_delete(
     executable = require_chromium()
     user = f"user-{uuid4().hex}"
     secret = "sk-" + uuid4().hex
-    domain = urlsplit(local_server.base_url).netloc
     with receiver() as hooks:
 
         def connect() -> ConnectClient:
             return ConnectClient(
-                client_id=local_server.client_id,
-                client_secret=local_server.client_secret,
-                project_id=local_server.project_id,
-                base_url=local_server.base_url,
-                workflow_domain=domain,
-                workflow_oauth_endpoints=local_server.workflow_endpoints,
+                **local_server.client_options(),
                 max_retries=0,
                 timeout=10.0,
             )

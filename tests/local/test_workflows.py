@@ -19,12 +19,7 @@ from tests.support import access_token, http, seed_account
 
 def _client(creds: LocalCredentials, **kwargs: object) -> ConnectClient:
     return ConnectClient(
-        client_id=creds.client_id,
-        client_secret=creds.client_secret,
-        project_id=creds.project_id,
-        base_url=creds.base_url,
-        workflow_domain=urlsplit(creds.base_url).netloc,
-        workflow_oauth_endpoints=creds.workflow_endpoints,  # as the embedded backend does
+        **creds.client_options(),  # as the embedded backend does
         max_retries=0,
         timeout=10.0,
         redactor=Redactor(),
