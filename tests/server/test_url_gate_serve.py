@@ -14,13 +14,12 @@ from uuid import uuid4
 
 import pytest
 from mcp import Client, StdioServerParameters
-from mcp.client.session import ClientRequestContext, ElicitationFnT
 from mcp.client.streamable_http import streamable_http_client
-from mcp.types import ElicitRequestParams, ElicitRequestURLParams, ElicitResult, ErrorData
+from mcp.types import ElicitRequestURLParams
 
 from connect_mcp.local.embedded import LocalCredentials
 from tests.server.helpers import ERAS, data, text
-from tests.server.test_url_gate import press
+from tests.server.test_url_gate import person
 from tests.support import (
     backend_env,
     clean_env,
@@ -32,18 +31,6 @@ from tests.support import (
 
 pytestmark = pytest.mark.timeout(90)
 KEY = {"api_key": "sk-test-0123456789abcdef"}
-
-
-def confirming(seen: list[str]) -> ElicitationFnT:
-    async def callback(
-        context: ClientRequestContext, params: ElicitRequestParams
-    ) -> ElicitResult | ErrorData:
-        assert isinstance(params, ElicitRequestURLParams)
-        seen.append(params.url)
-        assert await press(params.url, "confirm") == 303
-        return ElicitResult(action="accept")
-
-    return callback
 
 
 @pytest.mark.parametrize("mode", ERAS)
@@ -58,13 +45,14 @@ async def test_stdio_serves_its_own_confirmation_pages(
         env=clean_env(tmp_path / "data", CONNECT_MCP_CONFIRM="url", **backend_env(local_server)),
         cwd=tmp_path,
     )
-    seen: list[str] = []
-    async with Client(params, mode=mode, elicitation_callback=confirming(seen)) as client:
+    seen: list[ElicitRequestURLParams] = []
+    async with Client(params, mode=mode, elicitation_callback=person("confirm", seen)) as client:
         result = await client.call_tool("delete_account", {"account_id": target})
         listing = await client.call_tool("list_accounts", {})
     assert data(result)["deleted_ids"] == [target], text(result)
     assert data(listing)["accounts"] == []
-    [url] = seen
+    [asked] = seen
+    url = asked.url
     assert re.fullmatch(r"http://127\.0\.0\.1:\d+/confirm/[A-Za-z0-9_-]{32}", url)
 
 
@@ -84,8 +72,8 @@ async def test_http_serves_the_pages_beside_mcp(
         assert "CONNECT_MCP_CONFIRM=url" in banner
         found = re.search(r"URL: (http://127\.0\.0\.1:(\d+)/mcp)", banner)
         assert found, banner
-        seen: list[str] = []
-        callback = confirming(seen)
+        seen: list[ElicitRequestURLParams] = []
+        callback = person("confirm", seen)
         async with Client(
             streamable_http_client(found[1]),
             mode=mode,
@@ -95,5 +83,6 @@ async def test_http_serves_the_pages_beside_mcp(
     finally:
         stop_process(process)
     assert data(result)["deleted_ids"] == [target], text(result)
-    [url] = seen
+    [asked] = seen
+    url = asked.url
     assert url.startswith(f"http://127.0.0.1:{found[2]}/confirm/")
