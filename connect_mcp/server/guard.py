@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from typing import Any
+from typing import Any, get_args
 
 from mcp.server.context import CallNext, HandlerResult, ServerRequestContext
 from mcp.shared.exceptions import MCPError
@@ -30,23 +30,14 @@ from connect_mcp.server import audit
 from connect_mcp.server.scope import principal_for, read_only_message
 from connect_mcp.server.state import ServerState
 from connect_mcp.server.url_gate import ConfirmationPageRequired
-from connect_mcp.tools._base import SPECS, Principal, ToolSpec
+from connect_mcp.tools._base import SPECS, GateDecision, GateOutcome, Principal, ToolSpec
 from connect_mcp.tools.accounts import DeleteOutput
 
 _USER_ARGS = frozenset({"external_user_id", "user", "user_id", "external_id"})
+#: The gate outcomes that delete nothing (derived, so a new decision cannot be forgotten here),
+#: plus "unsupported": a client that cannot be asked.
 _NOT_PROCEEDING = frozenset(
-    {
-        "rejected",
-        "declined",
-        "cancelled",
-        "timeout",
-        "error",
-        "nothing_to_delete",
-        "unsupported",
-        "expired",
-        "changed",
-        "invalid",
-    }
+    {d for d in get_args(GateDecision) if not GateOutcome(d).proceed} | {"unsupported"}
 )
 
 
