@@ -769,3 +769,35 @@ async def test_pages_answer_only_under_their_own_names(local_server: LocalCreden
         "post from the public page": 303,
     }
     assert data(result)["deleted_ids"] == [target], text(result)
+
+
+@pytest.mark.parametrize("mode", ERAS)
+@pytest.mark.parametrize(
+    ("decision", "gate", "outcome"),
+    [
+        ("confirm", "confirmed", "ok"),
+        ("cancel", "cancelled", "not_confirmed"),
+        (None, "expired", "not_confirmed"),  # nobody on the page
+    ],
+)
+async def test_the_tool_call_audit_names_the_pages_decision(
+    local_server: LocalCredentials,
+    captured_logs: Any,
+    mode: str,
+    decision: Decision | None,
+    gate: str,
+    outcome: str,
+) -> None:
+    user = new_user()
+    target = seed_account(local_server, user, "openai", KEY)["id"]
+    server = url_server(local_server, user, confirm_expiry=0.5)
+    async with Client(server, mode=mode, elicitation_callback=person(decision, [])) as c:
+        await c.call_tool("delete_account", {"account_id": target})
+    calls = [
+        json.loads(line)
+        for line in captured_logs.getvalue().splitlines()
+        if line.startswith("{") and '"tool_call"' in line
+    ]
+    final = [e for e in calls if e.get("tool") == "delete_account"][-1]
+    assert (final["gate"], final["outcome"]) == (gate, outcome)
+    assert final["targets"] == [target]
