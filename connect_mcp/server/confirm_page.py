@@ -24,7 +24,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -221,15 +221,17 @@ def routes(store: ConfirmationStore, site: Site) -> list[Route]:
             return _page(400, "Bad request", None, result="Malformed form. Nothing was changed.")
         if confirmation.state != "pending":
             return _page(409, "Already decided", confirmation, result=_outcome_text(confirmation))
-        if not store.decide(confirmation, form.get("page_token", ""), decision):  # type: ignore[arg-type]
+        choice: Literal["confirm", "cancel"] = "confirm" if decision == "confirm" else "cancel"
+        if not store.decide(confirmation, form.get("page_token", ""), choice):
             return _page(
                 403,
                 "Refused",
                 None,
                 result="This form did not come from the confirmation page. Nothing was changed.",
             )
-        # Post/redirect/get: a reload shows the outcome instead of posting again.
-        return RedirectResponse(request.url.path, status_code=303, headers=HEADERS)
+        # Post/redirect/get: a reload shows the outcome instead of posting again. Relative (the
+        # page's own last segment), so a proxy's path prefix is kept.
+        return RedirectResponse(confirmation.id, status_code=303, headers=HEADERS)
 
     return [
         Route("/confirm/{confirmation_id}", show, methods=["GET"]),

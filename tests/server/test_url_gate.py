@@ -752,9 +752,10 @@ async def test_pages_answer_only_under_their_own_names(local_server: LocalCreden
                     url, data=form, headers={**proxied, "origin": "http://confirm.example.com"}
                 )
             ).status_code
-            statuses["post from the public page"] = (
-                await http.post(url, data=form, headers={**proxied, "origin": public})
-            ).status_code
+            posted = await http.post(url, data=form, headers={**proxied, "origin": public})
+            statuses["post from the public page"] = posted.status_code
+            # Relative, so a proxy's path prefix survives the redirect back to the page.
+            assert posted.headers["location"] == url.rsplit("/", 1)[1]
         return ElicitResult(action="accept")
 
     async with (
